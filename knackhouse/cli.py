@@ -1,0 +1,122 @@
+"""`knackhouse`: the one entry point (shared/contract.md lists its commands and exit statuses)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from knackhouse import __version__
+from knackhouse.errors import KnackhouseError, NotBuiltYet
+from knackhouse.settings import Settings, configure_environment
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _not_built(command: str) -> Handler:
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        raise NotBuiltYet(f"`knackhouse {command}` is not built yet in this version")
+
+    return handler
+
+
+def _warehouse(args: argparse.Namespace, settings: Settings) -> int:
+    from knackhouse import warehouse
+
+    if args.action == "start":
+        if settings.database_url:
+            warehouse.check_connection(settings.database_url)
+            print(f"KNACKHOUSE_DATABASE_URL is set; using it: {warehouse.resolve_url(settings)}")
+            return 0
+        print(warehouse.start_embedded(settings))
+    elif args.action == "stop":
+        stopped = warehouse.stop_embedded(settings)
+        print("stopped the embedded PostgreSQL" if stopped else "the embedded PostgreSQL was not running")
+    else:
+        print(warehouse.resolve_url(settings))
+    return 0
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from simulator.cli import simulate
+
+    return simulate(args, settings)
+
+
+def _flow_command(name: str) -> Handler:
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        try:
+            from flows import cli as flows_cli
+        except ImportError:
+            return _not_built(name)(args, settings)
+        command = getattr(flows_cli, name, None)
+        if command is None:
+            return _not_built(name)(args, settings)
+        return command(args, settings)
+
+    return handler
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="knackhouse",
+        description="Copy a Knack app into PostgreSQL and model it into tables analysts can trust.",
+    )
+    parser.add_argument("--version", action="version", version=f"knackhouse {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser("demo", help="run the daily flow against the bundled simulator, end to end")
+    demo.add_argument("--scale", type=float, default=1.0, help="size of the demo app (1 = a realistic platform)")
+    demo.add_argument("--days", type=int, default=5, help="simulated days of change after the initial load")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.set_defaults(handler=_flow_command("demo"))
+
+    run = commands.add_parser("run", help="one run of the daily flow against the configured Knack app")
+    run.add_argument("--dry-run", action="store_true", help="write nothing; report what would change")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild every model from raw")
+    run.add_argument("--reconcile", action="store_true", help="add the full-scan deletion check")
+    run.add_argument("--reopen-year", metavar="YYYY/YYYY", action="append", default=[],
+                     help="rebuild a closed academic year (logged)")
+    run.add_argument("--as-of", metavar="YYYY-MM-DD", help="the run's date for academic years (default today)")
+    run.set_defaults(handler=_flow_command("run"))
+
+    serve = commands.add_parser("serve", help="serve the daily Prefect deployment")
+    serve.add_argument("--cron", default=None, help="cron schedule (default 0 2 * * *)")
+    serve.add_argument("--timezone", default=None, help="time zone of the cron (default UTC)")
+    serve.set_defaults(handler=_flow_command("serve"))
+
+    ci = commands.add_parser("ci", help="build dbt, its tests and the guards against a throwaway database")
+    ci.add_argument("--scale", type=float, default=0.02)
+    ci.add_argument("--seed", type=int, default=7)
+    ci.set_defaults(handler=_flow_command("ci"))
+
+    simulate = commands.add_parser("simulate", help="run the Knack API simulator in the foreground")
+    simulate.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = a free one)")
+    simulate.add_argument("--scale", type=float, default=1.0)
+    simulate.add_argument("--seed", type=int, default=42)
+    simulate.add_argument("--fixture", metavar="DIR", help="replay a fixed app from JSON files instead")
+    simulate.set_defaults(handler=_simulate)
+
+    warehouse = commands.add_parser("warehouse", help="the embedded PostgreSQL: start, stop, url")
+    warehouse.add_argument("action", choices=["start", "stop", "url"])
+    warehouse.set_defaults(handler=_warehouse)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    configure_environment(settings)
+    try:
+        return int(args.handler(args, settings) or 0)
+    except KnackhouseError as error:
+        print(f"knackhouse {args.command}: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"knackhouse {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

