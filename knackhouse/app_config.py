@@ -1,0 +1,179 @@
+"""The app mapping: which Knack object and field hold what (format in docs/architecture.md).
+
+`load_app_config()` reads the YAML named by KNACKHOUSE_APP_CONFIG (default: the bundled demo app's
+mapping) and checks its shape; `AppConfig.validate(metadata)` checks every object and field key
+against the app's own metadata, so a typo is a clear error naming it, never an empty column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knackhouse.errors import ConfigError
+
+DEMO_MAPPING_PATH = Path(__file__).resolve().parent.parent / "simulator" / "demo_mapping.yml"
+DEFAULT_ACADEMIC_YEAR_START = "08-01"
+
+# The domain attributes the marts read, per entity; the first set must be mapped, the second may be.
+ENTITY_ATTRIBUTES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "establishments": (
+        frozenset({"name"}),
+        frozenset({"status", "portal_type", "country", "email_domain", "academic_year_start"}),
+    ),
+    "staff": (
+        frozenset({"email"}),
+        frozenset({"name", "establishment", "role"}),
+    ),
+    "students": (
+        frozenset({"email", "establishment"}),
+        frozenset({"name", "year_group", "tutors", "upload_date"}),
+    ),
+    "vespa_results": (
+        frozenset({"student_email", "completed_at"}),
+        frozenset(
+            {"student_name", "establishment", "cycle", "vision", "effort", "systems", "practice", "attitude", "overall"}
+        ),
+    ),
+}
+TOP_LEVEL_KEYS = frozenset({"academic_year", "objects", "entities", "filters", "analyst_role"})
+OBJECT_SETTINGS = frozenset({"modified_field", "email_fields"})
+MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+
+
+@dataclass(frozen=True)
+class EntityMapping:
+    """One domain entity: the Knack object that holds it and the field key of each attribute."""
+
+    name: str
+    object_key: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """A validated app mapping."""
+
+    raw: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def entities(self) -> dict[str, EntityMapping]:
+        return {
+            name: EntityMapping(name, spec["object"], dict(spec.get("fields") or {}))
+            for name, spec in (self.raw.get("entities") or {}).items()
+        }
+
+    @property
+    def has_entities(self) -> bool:
+        return bool(self.raw.get("entities"))
+
+    @property
+    def academic_year_start(self) -> str:
+        return (self.raw.get("academic_year") or {}).get("start", DEFAULT_ACADEMIC_YEAR_START)
+
+    def object_settings(self, object_key: str) -> dict[str, Any]:
+        return dict((self.raw.get("objects") or {}).get(object_key) or {})
+
+    def modified_field(self, object_key: str) -> str | None:
+        """The object's "Date Modified" field key, or None (the object is then scanned whole)."""
+        return self.object_settings(object_key).get("modified_field")
+
+    def email_fields(self, object_key: str) -> list[str]:
+        """Text fields of the object that hold email addresses and get the email normalisation."""
+        return list(self.object_settings(object_key).get("email_fields") or [])
+
+    def as_dbt_var(self) -> dict[str, Any]:
+        """The mapping as dbt's `knack_mapping` var, with the defaults filled in."""
+        mapping = dict(self.raw)
+        mapping["academic_year"] = {"start": self.academic_year_start, **(self.raw.get("academic_year") or {})}
+        mapping.setdefault("objects", {})
+        mapping.setdefault("entities", {})
+        return mapping
+
+    def validate(self, metadata: dict[str, Any]) -> None:
+        """Check every object and field key against the app's metadata; ConfigError names the first wrong one."""
+        application = metadata.get("application", metadata)
+        fields_by_object = {
+            obj["key"]: {f["key"]: f for f in obj.get("fields", [])} for obj in application.get("objects", [])
+        }
+        where = f"app mapping {self.path}" if self.path else "app mapping"
+
+        def check_field(object_key: str, field_key: str, role: str) -> None:
+            if field_key not in fields_by_object[object_key]:
+                raise ConfigError(f"{where}: {role} names field {field_key}, which object {object_key} does not have")
+
+        for object_key, settings in (self.raw.get("objects") or {}).items():
+            if object_key not in fields_by_object:
+                raise ConfigError(f"{where}: objects names {object_key}, which the Knack app does not have")
+            if settings.get("modified_field"):
+                check_field(object_key, settings["modified_field"], f"objects.{object_key}.modified_field")
+                field_type = fields_by_object[object_key][settings["modified_field"]].get("type")
+                if field_type != "date_time":
+                    raise ConfigError(
+                        f"{where}: objects.{object_key}.modified_field {settings['modified_field']} "
+                        f"is a {field_type} field, not a date_time"
+                    )
+            for field_key in settings.get("email_fields") or []:
+                check_field(object_key, field_key, f"objects.{object_key}.email_fields")
+        for entity in self.entities.values():
+            if entity.object_key not in fields_by_object:
+                raise ConfigError(
+                    f"{where}: entities.{entity.name}.object is {entity.object_key}, which the Knack app does not have"
+                )
+            for attribute, field_key in entity.fields.items():
+                check_field(entity.object_key, field_key, f"entities.{entity.name}.fields.{attribute}")
+
+
+def _check_shape(raw: dict[str, Any], where: str) -> None:
+    unknown = set(raw) - TOP_LEVEL_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown section {sorted(unknown)[0]!r} (known: {', '.join(sorted(TOP_LEVEL_KEYS))})"
+        )
+    academic_year = raw.get("academic_year") or {}
+    for label, value in [
+        ("academic_year.start", academic_year.get("start", DEFAULT_ACADEMIC_YEAR_START)),
+        *[(f"academic_year.by_country.{k}", v) for k, v in (academic_year.get("by_country") or {}).items()],
+    ]:
+        if not MONTH_DAY.match(str(value)):
+            raise ConfigError(f'{where}: {label} is {value!r}; write it as MM-DD, e.g. "08-01"')
+    for object_key, settings in (raw.get("objects") or {}).items():
+        unknown = set(settings or {}) - OBJECT_SETTINGS
+        if unknown:
+            raise ConfigError(f"{where}: objects.{object_key} has unknown setting {sorted(unknown)[0]!r}")
+    for name, spec in (raw.get("entities") or {}).items():
+        if name not in ENTITY_ATTRIBUTES:
+            raise ConfigError(f"{where}: unknown entity {name!r} (known: {', '.join(sorted(ENTITY_ATTRIBUTES))})")
+        if not isinstance(spec, dict) or not spec.get("object"):
+            raise ConfigError(f"{where}: entities.{name} must name its Knack object (object: object_N)")
+        required, optional = ENTITY_ATTRIBUTES[name]
+        attributes = set(spec.get("fields") or {})
+        if attributes - required - optional:
+            raise ConfigError(
+                f"{where}: entities.{name}.fields has unknown attribute {sorted(attributes - required - optional)[0]!r}"
+            )
+        if required - attributes:
+            raise ConfigError(f"{where}: entities.{name}.fields must map {sorted(required - attributes)[0]!r}")
+
+
+def load_app_config(path: Path | str | None = None) -> AppConfig:
+    """Read and shape-check a mapping file; None means the bundled demo app's mapping."""
+    chosen = Path(path) if path else DEMO_MAPPING_PATH
+    where = f"app mapping {chosen}"
+    try:
+        text = chosen.read_text()
+    except OSError as error:
+        raise ConfigError(f"{where}: cannot read it ({error.strerror})") from error
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{where}: not valid YAML ({error})") from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top, found {type(raw).__name__}")
+    _check_shape(raw, where)
+    return AppConfig(raw=raw, path=chosen)

