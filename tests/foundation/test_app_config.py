@@ -10,7 +10,7 @@ import pytest
 from knackhouse.app_config import AppConfig, load_app_config
 from knackhouse.errors import ConfigError
 
-KNACKPY = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "knackpy"
+KNACKPY = Path(__file__).resolve().parents[1] / "fixtures" / "knackpy"
 
 
 @pytest.fixture(scope="module")
