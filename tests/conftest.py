@@ -8,6 +8,7 @@ for `database_url` gets a database of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,14 @@ from knackhouse import warehouse  # noqa: E402 - KNACKHOUSE_HOME must be set fir
 from knackhouse.settings import Settings, configure_environment  # noqa: E402
 
 configure_environment(Settings.from_env())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_home() -> Iterator[Path]:
+    """The session's KNACKHOUSE_HOME, removed when the session ends."""
+    SESSION_HOME.mkdir(parents=True, exist_ok=True)
+    yield SESSION_HOME
+    shutil.rmtree(SESSION_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
