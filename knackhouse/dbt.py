@@ -1,0 +1,158 @@
+"""Runs dbt for knackhouse: prepares a run-time copy of the project with generated staging, then builds.
+
+`DbtProject.prepare()` copies the shipped `dbt_project/` to `<KNACKHOUSE_HOME>/dbt/project` and
+writes one `stg_knack__<table>.sql` + yml per object found in `raw_knack._knack_objects/_fields`,
+typed by `knackhouse.staging_sql`. dbt itself runs in-process with `dbtRunner`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import dbt_project
+from knackhouse import staging_sql
+from knackhouse.settings import Settings, configure_environment
+from knackhouse.warehouse import connect, dbt_env
+
+GENERATED = Path("models") / "staging" / "generated"
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    unique_id: str
+    status: str
+    message: str | None
+    execution_time: float
+    failures: int | None
+
+
+@dataclass
+class DbtResult:
+    success: bool
+    results: list[NodeResult] = field(default_factory=list)
+    exception: str | None = None
+
+    @property
+    def failed_nodes(self) -> list[NodeResult]:
+        return [r for r in self.results if r.status in ("error", "fail", "runtime error")]
+
+
+def read_metadata(database_url: str) -> list[staging_sql.KnackObject]:
+    """The objects and fields stored in raw_knack by ingest, plus the app's IANA zone."""
+    with connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("select timezone_iana from raw_knack._knack_app limit 1")
+        row = cur.fetchone()
+        zone = (row[0] if row else None) or "UTC"
+        cur.execute("select object_key, name, table_name from raw_knack._knack_objects order by object_key")
+        objects = cur.fetchall()
+        cur.execute(
+            "select object_key, field_key, name, type, format, relationship from raw_knack._knack_fields"
+            " order by object_key, position, field_key"
+        )
+        fields = cur.fetchall()
+    return staging_sql.build_objects(objects, fields, zone)
+
+
+class DbtProject:
+    """The dbt project for one warehouse and app mapping."""
+
+    def __init__(self, settings: Settings, database_url: str, mapping: Any = None) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.mapping = mapping
+        self.dir = settings.home / "dbt" / "project"
+        self.target_dir = settings.home / "dbt" / "target"
+        self.log_dir = settings.home / "dbt" / "logs"
+        self.objects: list[staging_sql.KnackObject] = []
+
+    def _email_fields(self) -> dict[str, list[str]]:
+        if self.mapping is None:
+            return {}
+        var = self.mapping.as_dbt_var() if hasattr(self.mapping, "as_dbt_var") else dict(self.mapping)
+        return {key: list(obj.get("email_fields") or []) for key, obj in (var.get("objects") or {}).items()}
+
+    def mapping_var(self) -> dict[str, Any]:
+        if self.mapping is None:
+            return {}
+        return self.mapping.as_dbt_var() if hasattr(self.mapping, "as_dbt_var") else dict(self.mapping)
+
+    def prepare(self) -> Path:
+        """(Re)create the run-time project and its generated staging models; idempotent."""
+        source = Path(dbt_project.PROJECT_DIR)
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        keep = {"target", "logs", "dbt_packages"}
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        shutil.copytree(source, self.dir, ignore=lambda _d, names: [n for n in names if n in keep or n.startswith("__")])
+        self.objects = read_metadata(self.database_url)
+        files = staging_sql.render_project(self.objects, self._email_fields())
+        out = self.dir / GENERATED
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (out / name).write_text(text)
+        return self.dir
+
+    def staging_var(self) -> dict[str, Any]:
+        return staging_sql.staging_var(self.objects)
+
+    def _env(self) -> None:
+        configure_environment(self.settings)
+        os.environ.update(dbt_env(self.database_url))
+        os.environ["DBT_PROFILES_DIR"] = str(self.dir)
+        os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+
+    def _invoke(self, args: list[str], vars: dict[str, Any] | None = None) -> DbtResult:
+        from dbt.cli.main import dbtRunner
+
+        if not (self.dir / "dbt_project.yml").exists():
+            self.prepare()
+        elif not self.objects:
+            self.objects = read_metadata(self.database_url)
+        self._env()
+        all_vars = {"knack_mapping": self.mapping_var(), "knack_staging": self.staging_var(), **(vars or {})}
+        common = [
+            "--project-dir", str(self.dir), "--profiles-dir", str(self.dir),
+            "--target-path", str(self.target_dir), "--log-path", str(self.log_dir),
+            "--vars", json.dumps(all_vars),
+        ]
+        res = dbtRunner().invoke([*args, *common])
+        nodes: list[NodeResult] = []
+        result = res.result
+        for r in getattr(result, "results", None) or []:
+            nodes.append(NodeResult(
+                unique_id=r.node.unique_id, status=str(r.status), message=r.message,
+                execution_time=float(r.execution_time or 0.0), failures=r.failures,
+            ))
+        return DbtResult(success=bool(res.success), results=nodes,
+                         exception=str(res.exception) if res.exception else None)
+
+    def build(self, select: str | list[str] | None = None, exclude: str | list[str] | None = None,
+              full_refresh: bool = False, vars: dict[str, Any] | None = None) -> DbtResult:
+        """`dbt build`, optionally restricted by selectors."""
+        args = ["build"]
+        for flag, value in (("--select", select), ("--exclude", exclude)):
+            if value:
+                args += [flag, *([value] if isinstance(value, str) else value)]
+        if full_refresh:
+            args.append("--full-refresh")
+        return self._invoke(args, vars)
+
+    def run_operation(self, macro: str, args: dict[str, Any] | None = None) -> DbtResult:
+        return self._invoke(["run-operation", macro, "--args", json.dumps(args or {})])
+
+    def docs_generate(self) -> Path:
+        result = self._invoke(["docs", "generate"])
+        if not result.success:
+            raise RuntimeError(f"dbt docs generate failed: {result.exception}")
+        return self.target_dir
+
+
+def write_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
