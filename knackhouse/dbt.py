@@ -90,7 +90,9 @@ class DbtProject:
         keep = {"target", "logs", "dbt_packages"}
         if self.dir.exists():
             shutil.rmtree(self.dir)
-        shutil.copytree(source, self.dir, ignore=lambda _d, names: [n for n in names if n in keep or n.startswith("__")])
+        shutil.copytree(
+            source, self.dir, ignore=lambda _d, names: [n for n in names if n in keep or n.startswith("__")]
+        )
         self.objects = read_metadata(self.database_url)
         files = staging_sql.render_project(self.objects, self._email_fields())
         out = self.dir / GENERATED
@@ -118,23 +120,41 @@ class DbtProject:
         self._env()
         all_vars = {"knack_mapping": self.mapping_var(), "knack_staging": self.staging_var(), **(vars or {})}
         common = [
-            "--project-dir", str(self.dir), "--profiles-dir", str(self.dir),
-            "--target-path", str(self.target_dir), "--log-path", str(self.log_dir),
-            "--vars", json.dumps(all_vars),
+            "--project-dir",
+            str(self.dir),
+            "--profiles-dir",
+            str(self.dir),
+            "--target-path",
+            str(self.target_dir),
+            "--log-path",
+            str(self.log_dir),
+            "--vars",
+            json.dumps(all_vars),
         ]
         res = dbtRunner().invoke([*args, *common])
         nodes: list[NodeResult] = []
         result = res.result
         for r in getattr(result, "results", None) or []:
-            nodes.append(NodeResult(
-                unique_id=r.node.unique_id, status=str(r.status), message=r.message,
-                execution_time=float(r.execution_time or 0.0), failures=r.failures,
-            ))
-        return DbtResult(success=bool(res.success), results=nodes,
-                         exception=str(res.exception) if res.exception else None)
+            nodes.append(
+                NodeResult(
+                    unique_id=r.node.unique_id,
+                    status=str(r.status),
+                    message=r.message,
+                    execution_time=float(r.execution_time or 0.0),
+                    failures=r.failures,
+                )
+            )
+        return DbtResult(
+            success=bool(res.success), results=nodes, exception=str(res.exception) if res.exception else None
+        )
 
-    def build(self, select: str | list[str] | None = None, exclude: str | list[str] | None = None,
-              full_refresh: bool = False, vars: dict[str, Any] | None = None) -> DbtResult:
+    def build(
+        self,
+        select: str | list[str] | None = None,
+        exclude: str | list[str] | None = None,
+        full_refresh: bool = False,
+        vars: dict[str, Any] | None = None,
+    ) -> DbtResult:
         """`dbt build`, optionally restricted by selectors."""
         args = ["build"]
         for flag, value in (("--select", select), ("--exclude", exclude)):

@@ -85,8 +85,9 @@ def build_objects(objects: list[tuple], fields: list[tuple], zone: str) -> list[
     by_key = {key: KnackObject(key, name, table, zone) for key, name, table in objects}
     for object_key, field_key, label, ftype, fmt, rel in fields:
         if object_key in by_key:
-            by_key[object_key].fields.append(KnackField(field_key, label or field_key, ftype or "short_text",
-                                                        _as_dict(fmt), _as_dict(rel)))
+            by_key[object_key].fields.append(
+                KnackField(field_key, label or field_key, ftype or "short_text", _as_dict(fmt), _as_dict(rel))
+            )
     for obj in by_key.values():
         assign_slugs(obj.fields)
     return list(by_key.values())
@@ -116,12 +117,15 @@ def _scalar(r: str) -> str:
 
 def _email_source(f: KnackField) -> str:
     r = _raw(f)
-    return f"nullif(trim(case jsonb_typeof({r}) when 'object' then {r} ->> 'email' when 'string' then {r} #>> '{{}}' end), '')"
+    value = f"case jsonb_typeof({r}) when 'object' then {r} ->> 'email' when 'string' then {r} #>> '{{}}' end"
+    return f"nullif(trim({value}), '')"
 
 
 def _email_clean(src: str) -> str:
     no_html = f"regexp_replace({src}, '<[^>]*>', '', 'g')"
-    return f"nullif(lower(trim(regexp_replace(replace({no_html}, '&nbsp;', ' '), '^[[:space:]]*mailto:', '', 'i'))), '')"
+    return (
+        f"nullif(lower(trim(regexp_replace(replace({no_html}, '&nbsp;', ' '), '^[[:space:]]*mailto:', '', 'i'))), '')"
+    )
 
 
 def _number(r: str) -> str:
@@ -140,34 +144,57 @@ def field_columns(f: KnackField, zone: str) -> list[tuple[str, str]]:
     if f.as_email or f.type == "email":
         clean = _email_clean(_email_source(f))
         ok = f"({clean} ~ {_lit(EMAIL_RE)})"
-        return [(f"case when {ok} then {clean} end", f.column()),
-                (f"case when {_email_source(f)} is null then null else not coalesce({ok}, false) end",
-                 f.column("is_malformed"))]
+        return [
+            (f"case when {ok} then {clean} end", f.column()),
+            (
+                f"case when {_email_source(f)} is null then null else not coalesce({ok}, false) end",
+                f.column("is_malformed"),
+            ),
+        ]
     if f.type == "name":
         parts = {p: f"nullif(trim({r} ->> {_lit(p)}), '')" for p in ("first", "middle", "last")}
         full = f"nullif(concat_ws(' ', {parts['first']}, {parts['middle']}, {parts['last']}), '')"
         return [*((expr, f.column(p)) for p, expr in parts.items()), (full, f.column("full"))]
     if f.type == "date_time":
         start, end = _wall(r), _wall(f"({r} -> 'to')")
-        return [(f"({start}) at time zone {_lit(zone)}", f.column()),
-                (f"({start})::date", f.column("local_date")),
-                (f"({end}) at time zone {_lit(zone)}", f.column("end"))]
+        return [
+            (f"({start}) at time zone {_lit(zone)}", f.column()),
+            (f"({start})::date", f.column("local_date")),
+            (f"({end}) at time zone {_lit(zone)}", f.column("end")),
+        ]
     if f.type == "connection":
         arr = f"case when jsonb_typeof({r}) = 'array' then {r} end"
-        return [(f"case when {arr} is not null then array(select e ->> 'id' from jsonb_array_elements({arr}) e) end",
-                 f.column("ids")),
-                (f"case when {arr} is not null then array(select e ->> 'identifier' from jsonb_array_elements({arr}) e) end",
-                 f.column("identifiers"))]
+        return [
+            (
+                f"case when {arr} is not null then array(select e ->> 'id' from jsonb_array_elements({arr}) e) end",
+                f.column("ids"),
+            ),
+            (
+                f"case when {arr} is not null then"
+                f" array(select e ->> 'identifier' from jsonb_array_elements({arr}) e) end",
+                f.column("identifiers"),
+            ),
+        ]
     if f.type in NUMERIC_TYPES:
         return [(_number(r), f.column())]
     if f.type == "boolean":
         v = f"lower({_scalar(r)})"
-        return [(f"case when {v} in ('true', 'yes', 'on', '1') then true when {v} in ('false', 'no', 'off', '0') then false end",
-                 f.column())]
+        return [
+            (
+                f"case when {v} in ('true', 'yes', 'on', '1') then true"
+                f" when {v} in ('false', 'no', 'off', '0') then false end",
+                f.column(),
+            )
+        ]
     if f.type == "multiple_choice":
         if f.format.get("type") in ("multi", "checkboxes"):
-            return [(f"case jsonb_typeof({r}) when 'array' then array(select jsonb_array_elements_text({r}))"
-                     f" when 'string' then array[{r} #>> '{{}}'] end", f.column())]
+            return [
+                (
+                    f"case jsonb_typeof({r}) when 'array' then array(select jsonb_array_elements_text({r}))"
+                    f" when 'string' then array[{r} #>> '{{}}'] end",
+                    f.column(),
+                )
+            ]
         return [(f"case jsonb_typeof({r}) when 'array' then {r} ->> 0 else {_scalar(r)} end", f.column())]
     if f.type == "address":
         cols = []
@@ -175,16 +202,28 @@ def field_columns(f: KnackField, zone: str) -> list[tuple[str, str]]:
             cols.append((f"nullif(trim({r} ->> {_lit(p)}), '')", f.column(p)))
         for p in ("latitude", "longitude"):
             cols.append((_number(f"({r} -> {_lit(p)})"), f.column(p)))
-        full = ", ".join(f"nullif(trim({r} ->> {_lit(p)}), '')" for p in ("street", "street2", "city", "state", "zip", "country"))
+        full = ", ".join(
+            f"nullif(trim({r} ->> {_lit(p)}), '')" for p in ("street", "street2", "city", "state", "zip", "country")
+        )
         cols.append((f"nullif(concat_ws(', ', {full}), '')", f.column("full")))
         return cols
     if f.type == "phone":
         return [(f"nullif({r} ->> {_lit(p)}, '')", f.column(p)) for p in ("full", "formatted", "area", "number")]
     if f.type == "link":
-        return [(f"nullif(case jsonb_typeof({r}) when 'object' then {r} ->> 'url' else {r} #>> '{{}}' end, '')", f.column("url"))]
+        return [
+            (
+                f"nullif(case jsonb_typeof({r}) when 'object' then {r} ->> 'url' else {r} #>> '{{}}' end, '')",
+                f.column("url"),
+            )
+        ]
     if f.type in ("file", "image"):
-        return [(f"nullif(case jsonb_typeof({r}) when 'object' then {r} ->> 'url' else {r} #>> '{{}}' end, '')", f.column("url")),
-                (f"nullif({r} ->> 'filename', '')", f.column("filename"))]
+        return [
+            (
+                f"nullif(case jsonb_typeof({r}) when 'object' then {r} ->> 'url' else {r} #>> '{{}}' end, '')",
+                f.column("url"),
+            ),
+            (f"nullif({r} ->> 'filename', '')", f.column("filename")),
+        ]
     return [(f"nullif(case jsonb_typeof({r}) when 'string' then {r} #>> '{{}}' else {r}::text end, '')", f.column())]
 
 
@@ -194,8 +233,12 @@ def problem_checks(f: KnackField, zone: str) -> list[tuple[str, str]]:
     present = f"nullif(nullif({r}::text, '\"\"'), 'null') is not null"
     if f.as_email or f.type == "email":
         clean = _email_clean(_email_source(f))
-        return [(f"{_email_source(f)} is not null and not coalesce({clean} ~ {_lit(EMAIL_RE)}, false)",
-                 "not a valid email address")]
+        return [
+            (
+                f"{_email_source(f)} is not null and not coalesce({clean} ~ {_lit(EMAIL_RE)}, false)",
+                "not a valid email address",
+            )
+        ]
     if f.type == "date_time":
         return [(f"{present} and ({_wall(r)}) is null", "no parseable iso_timestamp")]
     if f.type in NUMERIC_TYPES:
@@ -212,16 +255,22 @@ def _source_ref(obj: KnackObject) -> str:
 
 def model_sql(obj: KnackObject) -> str:
     cols = [
-        "id as knack_id", "_knack_created_at as created_at", "_knack_modified_at as modified_at",
-        "_first_seen_at as first_seen_at", "_last_seen_at as last_seen_at", "_deleted_at as deleted_at",
+        "id as knack_id",
+        "_knack_created_at as created_at",
+        "_knack_modified_at as modified_at",
+        "_first_seen_at as first_seen_at",
+        "_last_seen_at as last_seen_at",
+        "_deleted_at as deleted_at",
         "_deleted_at is not null as is_deleted",
     ]
     for f in obj.fields:
         cols += [f"{expr} as {_q(name)}" for expr, name in field_columns(f, obj.zone)]
     body = ",\n        ".join(cols)
-    return (f"-- generated by knackhouse from the metadata of {obj.key} ({obj.name}); do not edit\n"
-            f"with source as (\n    select * from {_source_ref(obj)}\n),\n\n"
-            f"typed as (\n    select\n        {body}\n    from source\n)\n\nselect * from typed\n")
+    return (
+        f"-- generated by knackhouse from the metadata of {obj.key} ({obj.name}); do not edit\n"
+        f"with source as (\n    select * from {_source_ref(obj)}\n),\n\n"
+        f"typed as (\n    select\n        {body}\n    from source\n)\n\nselect * from typed\n"
+    )
 
 
 def problems_sql(objects: list[KnackObject]) -> str:
@@ -230,15 +279,21 @@ def problems_sql(objects: list[KnackObject]) -> str:
         for f in obj.fields:
             for cond, reason in problem_checks(f, obj.zone):
                 parts.append(
-                    f"select {_lit(obj.key)}::text as object_key, {_lit(obj.table)}::text as table_name, id::text as knack_id,"
+                    f"select {_lit(obj.key)}::text as object_key, {_lit(obj.table)}::text as table_name,"
+                    " id::text as knack_id,"
                     f" {_lit(f.key)}::text as field_key, {_lit(f.label)}::text as field_name,"
                     f" (record -> {_lit(f.key + '_raw')})::text as raw_value, {_lit(reason)}::text as reason"
                     f"\nfrom {_source_ref(obj)}\nwhere {cond}"
                 )
     if not parts:
-        return ("select null::text as object_key, null::text as table_name, null::text as knack_id, null::text as field_key,"
-                " null::text as field_name, null::text as raw_value, null::text as reason where false\n")
-    return "-- generated by knackhouse; one row per value that could not be parsed\n" + "\nunion all\n".join(parts) + "\n"
+        return (
+            "select null::text as object_key, null::text as table_name, null::text as knack_id,"
+            " null::text as field_key,"
+            " null::text as field_name, null::text as raw_value, null::text as reason where false\n"
+        )
+    return (
+        "-- generated by knackhouse; one row per value that could not be parsed\n" + "\nunion all\n".join(parts) + "\n"
+    )
 
 
 def model_yaml(obj: KnackObject, by_key: dict[str, KnackObject]) -> dict[str, Any]:
@@ -255,19 +310,33 @@ def model_yaml(obj: KnackObject, by_key: dict[str, KnackObject]) -> dict[str, An
         target = by_key.get(str(f.relationship.get("object") or ""))
         for _expr, name in field_columns(f, obj.zone):
             desc = f"{f.label} ({f.key}, Knack {f.type}{', as email' if f.as_email else ''})"
-            col: dict[str, Any] = {"name": name, "description": desc,
-                                   "meta": {"field_key": f.key, "knack_type": f.type,
-                                            "part": name[len(f.slug) + 1:] if name != f.slug else None}}
+            col: dict[str, Any] = {
+                "name": name,
+                "description": desc,
+                "meta": {
+                    "field_key": f.key,
+                    "knack_type": f.type,
+                    "part": name[len(f.slug) + 1 :] if name != f.slug else None,
+                },
+            }
             if f.type == "connection" and target:
                 col["description"] += f"; connects to {target.name} ({target.key})"
                 if name.endswith("_ids"):
-                    col["data_tests"] = [{"knack_connection": {
-                        "to": "ref('stg_knack__" + target.table + "')", "field": f.key,
-                        "config": {"severity": "warn", "store_failures": True}}}]
+                    col["data_tests"] = [
+                        {
+                            "knack_connection": {
+                                "arguments": {"to": "ref('stg_knack__" + target.table + "')", "field": f.key},
+                                "config": {"severity": "warn", "store_failures": True},
+                            }
+                        }
+                    ]
             columns.append(col)
-    return {"name": f"stg_knack__{obj.table}",
-            "description": f"Knack object {obj.name} ({obj.key}), one row per record, typed from the app metadata.",
-            "meta": {"object_key": obj.key}, "columns": columns}
+    return {
+        "name": f"stg_knack__{obj.table}",
+        "description": f"Knack object {obj.name} ({obj.key}), one row per record, typed from the app metadata.",
+        "meta": {"object_key": obj.key},
+        "columns": columns,
+    }
 
 
 def render_project(objects: list[KnackObject], email_fields: dict[str, list[str]]) -> dict[str, str]:
@@ -280,17 +349,34 @@ def render_project(objects: list[KnackObject], email_fields: dict[str, list[str]
     files = {f"stg_knack__{o.table}.sql": model_sql(o) for o in objects}
     files["stg_knack__parse_problems.sql"] = problems_sql(objects)
     models = [model_yaml(o, by_key) for o in objects]
-    models.append({"name": "stg_knack__parse_problems",
-                   "description": "Values in raw_knack that could not be typed: NULL in staging, listed here.",
-                   "columns": [{"name": n} for n in ("object_key", "table_name", "knack_id", "field_key",
-                                                     "field_name", "raw_value", "reason")]})
-    sources = {"name": "raw_knack", "schema": "raw_knack",
-               "loaded_at_field": "_last_seen_at",
-               "freshness": {"warn_after": {"count": 26, "period": "hour"}, "error_after": {"count": 74, "period": "hour"}},
-               "tables": [{"name": o.table, "description": f"Knack object {o.name} ({o.key}) as loaded by ingest",
-                           "meta": {"object_key": o.key}} for o in objects]}
+    models.append(
+        {
+            "name": "stg_knack__parse_problems",
+            "description": "Values in raw_knack that could not be typed: NULL in staging, listed here.",
+            "columns": [
+                {"name": n}
+                for n in ("object_key", "table_name", "knack_id", "field_key", "field_name", "raw_value", "reason")
+            ],
+        }
+    )
+    sources = {
+        "name": "raw_knack",
+        "schema": "raw_knack",
+        "loaded_at_field": "_last_seen_at",
+        "freshness": {"warn_after": {"count": 26, "period": "hour"}, "error_after": {"count": 74, "period": "hour"}},
+        "tables": [
+            {
+                "name": o.table,
+                "description": f"Knack object {o.name} ({o.key}) as loaded by ingest",
+                "meta": {"object_key": o.key},
+            }
+            for o in objects
+        ],
+    }
     files["_knack__models.yml"] = yaml.safe_dump({"version": 2, "models": models}, sort_keys=False, allow_unicode=True)
-    files["_knack__sources.yml"] = yaml.safe_dump({"version": 2, "sources": [sources]}, sort_keys=False, allow_unicode=True)
+    files["_knack__sources.yml"] = yaml.safe_dump(
+        {"version": 2, "sources": [sources]}, sort_keys=False, allow_unicode=True
+    )
     return files
 
 
