@@ -28,7 +28,7 @@ PARTS: dict[str, tuple[str, ...]] = {
 }
 NUMBER_RE = r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"
 EMAIL_RE = r"^[^@[:space:]<>]+@[^@[:space:]<>]+\.[^@[:space:]<>]+$"
-ISO_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}"
+ISO_RE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}"
 
 
 @dataclass
@@ -133,9 +133,38 @@ def _number(r: str) -> str:
     return f"case when {cleaned} ~ {_lit(NUMBER_RE)} then ({cleaned})::numeric end"
 
 
-def _wall(r: str) -> str:
+def _safe_timestamp(ok: str, y: str, m: str, d: str, hh: str, mi: str) -> str:
+    """A timestamp from integer parts that never raises: an impossible date (31/02) gives NULL."""
+    first = f"make_date({y}, {m}, 1)"
+    day = f"({first} + ({d} - 1))"
+    return (
+        f"case when {ok} and {m} between 1 and 12 and {d} between 1 and 31 and {hh} between 0 and 23"
+        f" and {mi} between 0 and 59 and extract(month from {day}) = {m}"
+        f" then {day} + make_interval(hours => {hh}, mins => {mi}) end"
+    )
+
+
+def _wall(r: str, date_format: str = "mm/dd/yyyy") -> str:
+    """The wall-clock time Knack shows: the `iso_timestamp` digits (local time labelled Z), else the raw parts."""
     iso = f"({r} ->> 'iso_timestamp')"
-    return f"case when {iso} ~ {_lit(ISO_RE)} then substr({iso}, 1, 16)::timestamp end"
+    iso_ok = f"coalesce({iso} ~ {_lit(ISO_RE)}, false)"
+    from_iso = _safe_timestamp(
+        iso_ok, *(f"substr({iso}, {a}, {n})::int" for a, n in ((1, 4), (6, 2), (9, 2), (12, 2), (15, 2)))
+    )
+    raw_date = f"({r} ->> 'date')"
+    date_ok = f"coalesce({raw_date} ~ '^[0-9]{{1,2}}/[0-9]{{1,2}}/[1-9][0-9]{{3}}$', false)"
+    first, second = (f"split_part({raw_date}, '/', {i})::int" for i in (1, 2))
+    month, day = (second, first) if date_format.lower().startswith("dd") else (first, second)
+    year = f"split_part({raw_date}, '/', 3)::int"
+    hours_ok = (
+        f"coalesce({r} ->> 'hours', '0') ~ '^[0-9]{{1,2}}$' and coalesce({r} ->> 'minutes', '0') ~ '^[0-9]{{1,2}}$'"
+    )
+    hours = f"coalesce({r} ->> 'hours', '0')::int"
+    am_pm = f"upper(coalesce({r} ->> 'am_pm', ''))"
+    hour24 = f"(case {am_pm} when 'PM' then {hours} % 12 + 12 when 'AM' then {hours} % 12 else {hours} end)"
+    minutes = f"coalesce({r} ->> 'minutes', '0')::int"
+    from_parts = _safe_timestamp(f"{date_ok} and {hours_ok}", year, month, day, hour24, minutes)
+    return f"case when {iso_ok} then {from_iso} else {from_parts} end"
 
 
 def field_columns(f: KnackField, zone: str) -> list[tuple[str, str]]:
@@ -156,7 +185,8 @@ def field_columns(f: KnackField, zone: str) -> list[tuple[str, str]]:
         full = f"nullif(concat_ws(' ', {parts['first']}, {parts['middle']}, {parts['last']}), '')"
         return [*((expr, f.column(p)) for p, expr in parts.items()), (full, f.column("full"))]
     if f.type == "date_time":
-        start, end = _wall(r), _wall(f"({r} -> 'to')")
+        fmt = str(f.format.get("date_format") or "mm/dd/yyyy")
+        start, end = _wall(r, fmt), _wall(f"({r} -> 'to')", fmt)
         return [
             (f"({start}) at time zone {_lit(zone)}", f.column()),
             (f"({start})::date", f.column("local_date")),
@@ -240,7 +270,8 @@ def problem_checks(f: KnackField, zone: str) -> list[tuple[str, str]]:
             )
         ]
     if f.type == "date_time":
-        return [(f"{present} and ({_wall(r)}) is null", "no parseable iso_timestamp")]
+        fmt = str(f.format.get("date_format") or "mm/dd/yyyy")
+        return [(f"{present} and ({_wall(r, fmt)}) is null", "not a valid date/time")]
     if f.type in NUMERIC_TYPES:
         return [(f"{_scalar(r)} is not null and ({_number(r)}) is null", "not a number")]
     if f.type == "boolean":

@@ -27,7 +27,12 @@ def built(module_settings: Settings, module_database: str, knackpy_app: tuple[di
         "field_10_raw": "12abc",
         "field_20_raw": {"email": "not an email"},
     }
-    load_records(module_database, tables["object_3"], [full, empty, broken])
+    broken["field_37_raw"] = {"date": "02/31/2019", "hours": "02", "minutes": "43", "am_pm": "AM"}
+    parts_only = {
+        "id": "5d7964422d7159001659b27d",
+        "field_13_raw": {"date": "07/03/2018", "hours": "10", "minutes": "26", "am_pm": "PM"},
+    }
+    load_records(module_database, tables["object_3"], [full, empty, broken, parts_only])
     project = DbtProject(module_settings, module_database)
     project.prepare()
     return project.build()
@@ -66,6 +71,12 @@ def test_every_object_gets_a_staging_view(built: DbtResult, query: Query) -> Non
 def test_central_time_wall_clock_becomes_true_utc(built: DbtResult, query: Query) -> None:
     r = row(query)
     assert r["date_time_w_time_default_current"] == datetime(2018, 7, 3, 15, 26, tzinfo=UTC)
+    assert r["date_time_w_time_default_current_local_date"] == date(2018, 7, 3)
+
+
+def test_date_without_iso_timestamp_is_built_from_its_raw_parts(built: DbtResult, query: Query) -> None:
+    r = row(query, "5d7964422d7159001659b27d")
+    assert r["date_time_w_time_default_current"] == datetime(2018, 7, 4, 3, 26, tzinfo=UTC)
     assert r["date_time_w_time_default_current_local_date"] == date(2018, 7, 3)
 
 
@@ -143,7 +154,12 @@ def test_unparseable_values_are_null_and_listed_as_parse_problems(built: DbtResu
         "select field_key, raw_value, reason from staging.stg_knack__parse_problems"
         " where knack_id = '5d7964422d7159001659b27c' order by field_key"
     )
-    assert [(p[0], p[2]) for p in problems] == [("field_10", "not a number"), ("field_20", "not a valid email address")]
+    assert [(p[0], p[2]) for p in problems] == [
+        ("field_10", "not a number"),
+        ("field_20", "not a valid email address"),
+        ("field_37", "not a valid date/time"),
+    ]
+    assert r["pytest_modified_date"] is None
     assert problems[0][1] == '"12abc"'
 
 
