@@ -60,6 +60,18 @@ def read_metadata(database_url: str) -> list[staging_sql.KnackObject]:
     return staging_sql.build_objects(objects, fields, zone)
 
 
+def read_app_metadata(database_url: str) -> dict[str, Any]:
+    """The whole application body ingest stored, for validating the app mapping against it."""
+    with connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("select metadata from raw_knack._knack_app limit 1")
+        row = cur.fetchone()
+    return _json(row[0]) if row else {}
+
+
+def _json(value: Any) -> dict[str, Any]:
+    return json.loads(value) if isinstance(value, str) else dict(value or {})
+
+
 class DbtProject:
     """The dbt project for one warehouse and app mapping."""
 
@@ -94,6 +106,8 @@ class DbtProject:
             source, self.dir, ignore=lambda _d, names: [n for n in names if n in keep or n.startswith("__")]
         )
         self.objects = read_metadata(self.database_url)
+        if self.mapping is not None and hasattr(self.mapping, "validate"):
+            self.mapping.validate(read_app_metadata(self.database_url))
         files = staging_sql.render_project(self.objects, self._email_fields())
         out = self.dir / GENERATED
         out.mkdir(parents=True, exist_ok=True)
@@ -137,7 +151,7 @@ class DbtProject:
         for r in getattr(result, "results", None) or []:
             nodes.append(
                 NodeResult(
-                    unique_id=r.node.unique_id,
+                    unique_id=getattr(r, "unique_id", None) or r.node.unique_id,
                     status=str(r.status),
                     message=r.message,
                     execution_time=float(r.execution_time or 0.0),
