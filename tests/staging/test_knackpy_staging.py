@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -175,3 +176,14 @@ def test_dangling_connection_is_a_stored_test_failure(built: DbtResult, query: Q
     ]
     stored = query(f'select record_id, connected_id from test_failures."{tables[0]}" order by record_id')
     assert ("5d7964422d7159001659b27a", "5ea46ad2b6ce4b0015000ae8") in stored
+
+
+def test_docs_generate_describes_columns_from_the_metadata(
+    built: DbtResult, module_settings: Settings, module_database: str
+) -> None:
+    target = DbtProject(module_settings, module_database).docs_generate()
+    manifest = json.loads((target / "manifest.json").read_text())
+    column = manifest["nodes"]["model.knackhouse.stg_knack__orders"]["columns"]["customer_ids"]
+    assert (target / "index.html").exists()
+    assert column["description"] == "customer (field_43, Knack connection); connects to customers (object_7)"
+    assert column["meta"]["field_key"] == "field_43"
