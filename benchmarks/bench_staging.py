@@ -91,6 +91,17 @@ def main() -> None:
                     raise SystemExit(json.dumps([n.unique_id for n in result.failed_nodes]))
 
             timed(f"dbt build of staging over {args.records:,} records (3 objects x 18 fields)", args.repeat, build)
+
+            def read_every_typed_column() -> None:
+                with warehouse.connect(url) as conn, conn.cursor() as cur:
+                    cur.execute(f"create temp table typed as select * from staging.stg_knack__{tables['object_1']}")
+                    cur.execute("select count(*) from staging.stg_knack__parse_problems")
+
+            timed(
+                f"reading every typed column of {args.records:,} records + parse problems",
+                args.repeat,
+                read_every_typed_column,
+            )
     finally:
         with admin.cursor() as cur:
             cur.execute(f'drop database if exists "{name}" with (force)')
