@@ -1,0 +1,91 @@
+{{ config(enabled=has_entities(), materialized='table') }}
+
+with source as (
+    select * from {{ entity_model('students') }}
+),
+
+establishments as (
+    select * from {{ ref('int_establishments_filtered') }}
+),
+
+students as (
+    select
+        s.knack_id,
+        {{ normalise_email(entity_column('students', 'email') ~ '::text') }} as email,
+        s.{{ entity_column('students', 'name', 'first') }} as first_name,
+        s.{{ entity_column('students', 'name', 'last') }} as last_name,
+        s.{{ entity_column('students', 'year_group') }}::text as year_group,
+        s.{{ entity_column('students', 'establishment', 'ids') }}[1] as establishment_knack_id,
+        coalesce(s.{{ entity_column('students', 'upload_date', 'local_date') }}, s.created_at::date) as activity_date,
+        s.modified_at,
+        s.is_deleted,
+        s.first_seen_at,
+        s.last_seen_at
+    from source as s
+    where not s.is_deleted
+),
+
+-- domains owned by exactly one establishment (from establishment domains and resolved students)
+domain_candidates as (
+    select email_domain as domain, knack_id from establishments where email_domain is not null and is_kept
+    union
+    select split_part(st.email, '@', 2), st.establishment_knack_id
+    from students as st
+    join establishments as e on e.knack_id = st.establishment_knack_id and e.is_kept
+    where st.email like '%@%'
+),
+
+unique_domains as (
+    select domain, min(knack_id) as knack_id
+    from domain_candidates
+    group by domain
+    having count(distinct knack_id) = 1
+),
+
+resolved as (
+    select
+        st.*,
+        e.knack_id as connected_knack_id,
+        e.is_kept as connected_is_kept,
+        d.knack_id as domain_knack_id
+    from students as st
+    left join establishments as e on e.knack_id = st.establishment_knack_id
+    left join unique_domains as d on d.domain = split_part(st.email, '@', 2)
+)
+
+select
+    r.knack_id,
+    r.email,
+    r.first_name,
+    r.last_name,
+    r.year_group,
+    r.activity_date,
+    r.modified_at,
+    r.first_seen_at,
+    r.last_seen_at,
+    case
+        when r.connected_knack_id is not null and r.connected_is_kept then r.connected_knack_id
+        when r.establishment_knack_id is null and r.domain_knack_id is not null then r.domain_knack_id
+    end as establishment_knack_id,
+    case
+        when r.connected_knack_id is not null and r.connected_is_kept then 'connection'
+        when r.establishment_knack_id is null and r.domain_knack_id is not null then 'email_domain'
+    end as establishment_resolution,
+    case
+        when r.email is null then 'no_email'
+        when r.connected_knack_id is not null and r.connected_is_kept then null
+        when r.connected_knack_id is not null then 'cancelled_establishment'
+        when r.establishment_knack_id is not null then 'unknown_establishment'
+        when r.domain_knack_id is not null then null
+        else 'no_establishment'
+    end as rejection_reason,
+    case
+        when r.email is null then 'student record has no usable email'
+        when r.connected_knack_id is not null and not r.connected_is_kept
+            then 'connected establishment ' || r.connected_knack_id || ' is not active'
+        when r.establishment_knack_id is not null and r.connected_knack_id is null
+            then 'connected establishment ' || r.establishment_knack_id || ' does not exist'
+        when r.establishment_knack_id is null and r.domain_knack_id is null
+            then 'no connection and email domain ' || coalesce(split_part(r.email, '@', 2), '') || ' matches no single establishment'
+    end as rejection_detail
+from resolved as r
