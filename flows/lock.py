@@ -10,9 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg2
-
 from knackhouse.errors import ConfigError
+from knackhouse.warehouse import connect
 
 LOCK_KEY = 0x6B6E6163  # "knac": the one key every daily-sync run takes
 POLL_SECONDS = 0.5
@@ -25,7 +24,7 @@ class RunLocked(ConfigError):
 @contextmanager
 def run_lock(database_url: str, *, wait_seconds: float = 0.0, key: int = LOCK_KEY) -> Iterator[None]:
     """Hold the run lock for the body; wait up to wait_seconds for another run, then refuse."""
-    conn = psycopg2.connect(database_url, application_name="knackhouse-run-lock")
+    conn = connect(database_url)
     conn.autocommit = True
     try:
         deadline = time.monotonic() + max(wait_seconds, 0.0)
