@@ -1,0 +1,115 @@
+"""The run report: markdown for a person, written to KNACKHOUSE_HOME/reports and as a Prefect artifact."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from knackhouse.warehouse import connect
+
+REDACTED = "***"
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """The text with every secret replaced, so no key reaches a log, artifact or report."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def render(summary: Mapping[str, Any]) -> str:
+    """The report's markdown from a run summary (the dict also written to audit.runs)."""
+    lines = [f"# knackhouse daily-sync {summary['run_id']}: {summary['status'].upper()}", ""]
+    lines.append(str(summary.get("headline", "")))
+    lines.append("")
+    if summary.get("stale"):
+        lines += [f"**STALE DATA: {summary['stale']}**", ""]
+    if summary.get("failed_task"):
+        lines += [f"- failed task: `{summary['failed_task']}`", f"- why: {summary.get('message', '')}",
+                  f"- left unchanged: {summary.get('unchanged', '')}", ""]
+    lines += [f"- started {summary.get('started_at')}, finished {summary.get('finished_at')}",
+              f"- Knack API requests: {summary.get('api_requests')}", ""]
+    objects = summary.get("records_per_object") or {}
+    if objects:
+        lines += ["## Objects", ""]
+        lines += _table(
+            ["object", "table", "requests", "fetched", "new", "changed", "retired", "total", "seconds"],
+            [[k, o.get("table_name"), o.get("requests"), o.get("records_fetched"), o.get("inserted"),
+              o.get("updated"), o.get("retired"), o.get("total_records"), o.get("seconds")]
+             for k, o in objects.items()],
+        ) + [""]
+    marts = summary.get("rows_per_mart") or {}
+    if marts:
+        lines += ["## Marts", ""] + _table(["mart", "rows"], [[k, v] for k, v in marts.items()]) + [""]
+    quarantined = summary.get("quarantined") or {}
+    if quarantined:
+        lines += ["## Quarantined", ""]
+        lines += _table(["reason", "records"], [[k, v] for k, v in quarantined.items()]) + [""]
+    guards = summary.get("guard_results") or []
+    if guards:
+        lines += ["## Guards", ""]
+        lines += _table(["guard", "severity", "passed", "observed", "detail"],
+                        [[g.get("name"), g.get("severity"), g.get("passed"), g.get("observed"), g.get("detail")]
+                         for g in guards]) + [""]
+    dbt_nodes = summary.get("dbt_nodes") or []
+    if dbt_nodes:
+        failed = [n for n in dbt_nodes if n.get("status") not in ("success", "pass", "skipped")]
+        lines += [f"## dbt build: {len(dbt_nodes)} nodes, {len(failed)} not passing", ""]
+        if failed:
+            lines += _table(["node", "status", "message"],
+                            [[n.get("name"), n.get("status"), n.get("message")] for n in failed]) + [""]
+    steps = summary.get("step_seconds") or {}
+    if steps:
+        lines += ["## Durations", ""] + _table(["step", "seconds"], [[k, f"{v:.1f}"] for k, v in steps.items()])
+        lines.append("")
+    links = [(name, summary.get(key)) for name, key in
+             (("dbt docs", "dbt_docs"), ("GX Data Docs", "data_docs_url"), ("growth plot", "growth_plot"))]
+    if any(url for _, url in links):
+        lines += ["## Links", ""] + [f"- {name}: {url}" for name, url in links if url] + [""]
+    return "\n".join(lines)
+
+
+def write(reports_dir: Path, summary: Mapping[str, Any], secrets: Iterable[str | None]) -> Path:
+    """Write the markdown (and the summary as JSON beside it); returns the markdown's path."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    markdown = redact(render(summary), list(secrets))
+    path = reports_dir / f"{summary['run_id']}.md"
+    path.write_text(markdown)
+    path.with_suffix(".json").write_text(redact(json.dumps(summary, default=str, indent=2), list(secrets)))
+    return path
+
+
+def growth_plot(database_url: str, path: Path) -> Path | None:
+    """Plot rows per mart across successful runs from audit.runs; None when there is nothing to plot."""
+    with closing(connect(database_url)) as conn, conn.cursor() as cur:
+        cur.execute("select finished_at, rows_per_mart from audit.runs "
+                    "where status = 'success' and not dry_run order by finished_at")
+        history = cur.fetchall()
+    if not history:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    marts = sorted({name for _, rows in history for name in rows})
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for name in marts:
+        ax.plot([t for t, _ in history], [rows.get(name) for _, rows in history], marker="o", label=name)
+    ax.set_title("rows per mart by run")
+    ax.legend(fontsize="small")
+    fig.autofmt_xdate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
