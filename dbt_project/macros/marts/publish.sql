@@ -1,0 +1,45 @@
+{% macro publish_marts(marts_schema='marts', candidate_schema='marts_candidate') %}
+    {#- move every candidate mart into `marts` in ONE transaction: plain tables are swapped by rename
+        (old copy dropped), fct_vespa_results keeps its parent in `marts` and only its open-year
+        partitions are detached/replaced; frozen partitions are never touched. Grants re-applied. -#}
+    {%- set tables = ['dim_establishments', 'dim_students', 'dim_staff', 'bridge_staff_students'] -%}
+    {%- set current = run_query("select " ~ closed_years_sql()).columns[0].values()[0] -%}
+    {%- set closed_cfg = var('closed_years', []) -%}
+    {%- set reopen = var('reopen_years', []) -%}
+    {%- set sql = ["begin;", "create schema if not exists " ~ marts_schema ~ ";"] -%}
+    {#- drop in reverse dependency order, then move candidates in -#}
+    {%- for t in tables | reverse -%}
+        {%- if adapter.get_relation(database=target.database, schema=candidate_schema, identifier=t) -%}
+            {%- do sql.append("drop table if exists " ~ marts_schema ~ "." ~ t ~ " cascade;") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for t in tables -%}
+        {%- if adapter.get_relation(database=target.database, schema=candidate_schema, identifier=t) -%}
+            {%- do sql.append("create table " ~ marts_schema ~ "." ~ t ~ " (like " ~ candidate_schema ~ "." ~ t ~ " including all);") -%}
+            {%- do sql.append("insert into " ~ marts_schema ~ "." ~ t ~ " select * from " ~ candidate_schema ~ "." ~ t ~ ";") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if adapter.get_relation(database=target.database, schema=marts_schema, identifier='dim_students') and adapter.get_relation(database=target.database, schema=marts_schema, identifier='dim_establishments') or true -%}
+    {%- endif -%}
+    {%- if adapter.get_relation(database=target.database, schema=candidate_schema, identifier='fct_vespa_results') -%}
+        {%- do sql.append("create table if not exists " ~ marts_schema ~ ".fct_vespa_results (like " ~ candidate_schema ~ ".fct_vespa_results including defaults including constraints) partition by list (academic_year);") -%}
+        {%- set years = run_query("select replace(pg_get_expr(c.relpartbound, c.oid), '''', '') from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent join pg_namespace n on n.oid = p.relnamespace where n.nspname = '" ~ candidate_schema ~ "' and p.relname = 'fct_vespa_results'").columns[0].values() -%}
+        {%- for bound in years -%}
+            {%- set year = bound | replace('FOR VALUES IN (', '') | replace(')', '') -%}
+            {%- set part = 'fct_vespa_results__' ~ (year | replace('/', '_')) -%}
+            {%- set published = adapter.get_relation(database=target.database, schema=marts_schema, identifier=part) -%}
+            {%- set closed = (year < current) or (year in closed_cfg) -%}
+            {%- if published is none or not closed or year in reopen -%}
+                {%- do sql.append("drop table if exists " ~ marts_schema ~ "." ~ part ~ ";") -%}
+                {%- do sql.append("create table " ~ marts_schema ~ "." ~ part ~ " partition of " ~ marts_schema ~ ".fct_vespa_results for values in ('" ~ year ~ "');") -%}
+                {%- do sql.append("insert into " ~ marts_schema ~ "." ~ part ~ " select * from " ~ candidate_schema ~ "." ~ part ~ ";") -%}
+            {%- else -%}
+                {{ log("publish_marts: " ~ marts_schema ~ "." ~ part ~ " is frozen; kept as published", info=true) }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- do sql.append(grant_analyst_sql(marts_schema)) -%}
+    {%- do sql.append("commit;") -%}
+    {% do run_query(sql | join('\n')) %}
+    {{ log("publish_marts: published " ~ candidate_schema ~ " into " ~ marts_schema, info=true) }}
+{% endmacro %}
