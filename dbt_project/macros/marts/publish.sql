@@ -19,8 +19,15 @@
             {%- do sql.append("insert into " ~ marts_schema ~ "." ~ t ~ " select * from " ~ candidate_schema ~ "." ~ t ~ ";") -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- if adapter.get_relation(database=target.database, schema=marts_schema, identifier='dim_students') and adapter.get_relation(database=target.database, schema=marts_schema, identifier='dim_establishments') or true -%}
-    {%- endif -%}
+    {#- `like` copies no foreign keys: re-create them between the published tables -#}
+    {%- for child, cols, parent in [('dim_students', 'establishment_key', 'dim_establishments'),
+                                    ('dim_staff', 'establishment_key', 'dim_establishments'),
+                                    ('bridge_staff_students', 'staff_key', 'dim_staff'),
+                                    ('bridge_staff_students', 'student_key', 'dim_students')] -%}
+        {%- if adapter.get_relation(database=target.database, schema=candidate_schema, identifier=child) and adapter.get_relation(database=target.database, schema=candidate_schema, identifier=parent) -%}
+            {%- do sql.append("alter table " ~ marts_schema ~ "." ~ child ~ " add foreign key (" ~ cols ~ ") references " ~ marts_schema ~ "." ~ parent ~ " (" ~ cols ~ ");") -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- if adapter.get_relation(database=target.database, schema=candidate_schema, identifier='fct_vespa_results') -%}
         {%- do sql.append("create table if not exists " ~ marts_schema ~ ".fct_vespa_results (like " ~ candidate_schema ~ ".fct_vespa_results including defaults including constraints) partition by list (academic_year);") -%}
         {%- set years = run_query("select replace(pg_get_expr(c.relpartbound, c.oid), '''', '') from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent join pg_namespace n on n.oid = p.relnamespace where n.nspname = '" ~ candidate_schema ~ "' and p.relname = 'fct_vespa_results'").columns[0].values() -%}
