@@ -22,6 +22,7 @@ from knackhouse.settings import Settings, configure_environment
 from knackhouse.warehouse import connect, dbt_env
 
 GENERATED = Path("models") / "staging" / "generated"
+DOMAIN_PATHS = ("models/intermediate", "models/marts", "snapshots", "tests")
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,10 @@ class DbtProject:
         shutil.copytree(
             source, self.dir, ignore=lambda _d, names: [n for n in names if n in keep or n.startswith("__")]
         )
+        if not self.mapping_var().get("entities"):
+            # a generic app (no domain entities): every object is staged, no domain layer is built
+            for domain in DOMAIN_PATHS:
+                shutil.rmtree(self.dir / domain, ignore_errors=True)
         self.objects = read_metadata(self.database_url)
         if self.mapping is not None and hasattr(self.mapping, "validate"):
             self.mapping.validate(read_app_metadata(self.database_url))
