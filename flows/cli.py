@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from knackhouse.errors import ConfigError
@@ -71,3 +72,66 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
     prefect_serve(deployment(settings, args.cron, args.timezone))
     return 0
+
+
+def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: int, days: int,
+                    incident_day: int | None) -> list[Any]:
+    """Initial load from a simulator, then `days` simulated days (one with a scripted incident)."""
+    from dataclasses import replace
+
+    try:
+        from simulator import DemoApp, SimulatorServer
+    except ImportError as error:
+        raise ConfigError(f"the simulator is not available in this install: {error}") from error
+    from flows.daily_sync import RunOptions, daily_sync
+
+    app = DemoApp(scale=scale, seed=seed)
+    outcomes = []
+    with SimulatorServer(app) as sim:
+        sim_settings = replace(settings, knack_app_id=sim.app_id, knack_api_key=sim.api_key,
+                               knack_api_url=sim.base_url, database_url=database_url)
+        for day in range(days + 1):
+            if day:
+                app.advance(1)
+                if day == incident_day and getattr(app, "incidents", None):
+                    app.trigger(app.incidents[0])
+            outcome = daily_sync(settings=sim_settings, database_url=database_url,
+                                 options=RunOptions(as_of=app.today))
+            print(f"\n=== day {day} ({app.today}) ===")
+            print(Path(outcome.report_path).read_text() if outcome.report_path else outcome.summary)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Embedded warehouse + simulator: initial load, then --days simulated days; prints each report."""
+    configure_environment(settings)
+    _quiet_logs_off_terminal()
+    from knackhouse.warehouse import resolve_url
+
+    database_url = resolve_url(settings)
+    incident_day = max(1, args.days // 2) if args.days else None
+    outcomes = _simulated_runs(settings, database_url, args.scale, args.seed, args.days, incident_day)
+    print(f"\nreports: {settings.home / 'reports'}")
+    print(f"query the marts: psql '{database_url}' -c 'select * from marts.dim_students limit 10'")
+    return 0 if all(o.exit_code in (0, 1) for o in outcomes) else max(o.exit_code for o in outcomes)
+
+
+def ci(args: argparse.Namespace, settings: Settings) -> int:
+    """A throwaway database loaded from the simulator: dbt build with tests + guards; non-zero on failure."""
+    import uuid
+
+    configure_environment(settings)
+    _quiet_logs_off_terminal()
+    from knackhouse.warehouse import connect, resolve_url, with_database
+
+    server = resolve_url(settings)
+    name = f"knackhouse_ci_{uuid.uuid4().hex[:8]}"
+    admin = connect(server, autocommit=True)
+    try:
+        admin.cursor().execute(f"create database {name}")
+        outcomes = _simulated_runs(settings, with_database(server, name), args.scale, args.seed, 0, None)
+    finally:
+        admin.cursor().execute(f"drop database if exists {name} with (force)")
+        admin.close()
+    return max(o.exit_code for o in outcomes)
