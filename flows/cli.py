@@ -40,11 +40,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                           "(try `knackhouse demo` to see it work against the simulator)")
     configure_environment(settings)
     _quiet_logs_off_terminal()
-    from flows.daily_sync import RunOptions, daily_sync
+    from flows.daily_sync import RunOptions, daily_sync, without_secret
 
     options = RunOptions(dry_run=args.dry_run, full_refresh=args.full_refresh, reconcile=args.reconcile,
                          reopen_years=list(args.reopen_year or []), as_of=_as_of(args.as_of))
-    outcome = daily_sync(settings=settings, options=options)
+    outcome = daily_sync(settings=without_secret(settings), options=options)
     print(outcome.summary.get("headline", ""))
     print(f"report: {outcome.report_path}")
     return outcome.exit_code
@@ -83,7 +83,7 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
         from simulator import DemoApp, SimulatorServer
     except ImportError as error:
         raise ConfigError(f"the simulator is not available in this install: {error}") from error
-    from flows.daily_sync import RunOptions, daily_sync
+    from flows.daily_sync import RunOptions, daily_sync, without_secret
 
     app = DemoApp(scale=scale, seed=seed)
     outcomes = []
@@ -95,7 +95,7 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
                 app.advance(1)
                 if day == incident_day and getattr(app, "incidents", None):
                     app.trigger(app.incidents[0])
-            outcome = daily_sync(settings=sim_settings, database_url=database_url,
+            outcome = daily_sync(settings=without_secret(sim_settings), database_url=database_url,
                                  options=RunOptions(as_of=app.today))
             print(f"\n=== day {day} ({app.today}) ===")
             print(Path(outcome.report_path).read_text() if outcome.report_path else outcome.summary)

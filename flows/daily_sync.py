@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -44,6 +44,13 @@ class RunOutcome:
     exit_code: int
     summary: dict[str, Any]
     report_path: str | None = None
+
+
+def without_secret(settings: Settings) -> Settings:
+    """Settings safe to pass as a flow parameter (Prefect stores parameters): the key goes to the env."""
+    if settings.knack_api_key:
+        os.environ["KNACK_API_KEY"] = settings.knack_api_key
+    return replace(settings, knack_api_key=None)
 
 
 def _env_float(name: str, default: float) -> float:
@@ -177,6 +184,8 @@ def daily_sync(settings: Settings | None = None, database_url: str | None = None
     from knackhouse.warehouse import resolve_url
 
     settings = settings or Settings.from_env()
+    if settings.knack_api_key is None and os.environ.get("KNACK_API_KEY"):
+        settings = replace(settings, knack_api_key=os.environ["KNACK_API_KEY"])
     options = options or RunOptions()
     database_url = database_url or resolve_url(settings)
     logger = get_run_logger()
