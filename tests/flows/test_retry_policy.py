@@ -1,0 +1,21 @@
+"""Retries are for Knack API failures only; any other error is final."""
+
+from __future__ import annotations
+
+from prefect.states import Failed
+
+from flows.daily_sync import _is_knack_error, ingest_task
+from knackhouse.errors import KnackApiError
+
+
+def test_knack_api_error_is_retried() -> None:
+    assert _is_knack_error(ingest_task, None, Failed(data=KnackApiError("503 from Knack")))
+
+
+def test_other_errors_are_not_retried() -> None:
+    assert not _is_knack_error(ingest_task, None, Failed(data=ValueError("a bug")))
+
+
+def test_ingest_task_declares_retries_with_backoff() -> None:
+    assert ingest_task.retries >= 1
+    assert len(ingest_task.retry_delay_seconds) == ingest_task.retries
