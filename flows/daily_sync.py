@@ -117,7 +117,7 @@ def publish_task(settings: Settings, database_url: str, run_id: str) -> Any:
     from knackhouse.dbt import DbtProject
 
     project = DbtProject(settings, database_url, mapping=load_app_config(settings.app_config))
-    result = project.run_operation("publish_marts", {"run_id": run_id})
+    result = project.run_operation("publish_marts", {})
     if not result.success:
         raise RuntimeError(f"publish_marts failed: {result.exception or result.failed_nodes}")
     return result
