@@ -1,11 +1,15 @@
-{% macro publish_marts(marts_schema='marts', candidate_schema='marts_candidate') %}
+{% macro publish_marts(marts_schema='marts', candidate_schema='marts_candidate', reopen_years=none) %}
     {#- move every candidate mart into `marts` in ONE transaction: plain tables are swapped by rename
         (old copy dropped), fct_vespa_results keeps its parent in `marts` and only its open-year
         partitions are detached/replaced; frozen partitions are never touched. Grants re-applied. -#}
     {%- set tables = ['dim_establishments', 'dim_students', 'dim_staff', 'bridge_staff_students'] -%}
-    {%- set current = run_query("select " ~ closed_years_sql()).columns[0].values()[0] -%}
-    {%- set closed_cfg = var('closed_years', []) -%}
-    {%- set reopen = var('reopen_years', []) -%}
+    {#- a year is frozen when the build recorded its hash in audit.frozen_partitions (the build's
+        as-of date decided it), so publish needs no date of its own -#}
+    {%- set frozen = [] -%}
+    {%- if adapter.get_relation(database=target.database, schema='audit', identifier='frozen_partitions') -%}
+        {%- set frozen = run_query("select academic_year from audit.frozen_partitions where table_name = 'fct_vespa_results'").columns[0].values() | list -%}
+    {%- endif -%}
+    {%- set reopen = reopen_years if reopen_years is not none else var('reopen_years', []) -%}
     {%- set sql = ["begin;", "create schema if not exists " ~ marts_schema ~ ";"] -%}
     {#- drop in reverse dependency order, then move candidates in -#}
     {%- for t in tables | reverse -%}
@@ -35,7 +39,7 @@
             {%- set year = bound | replace('FOR VALUES IN (', '') | replace(')', '') -%}
             {%- set part = 'fct_vespa_results__' ~ (year | replace('/', '_')) -%}
             {%- set published = adapter.get_relation(database=target.database, schema=marts_schema, identifier=part) -%}
-            {%- set closed = (year < current) or (year in closed_cfg) -%}
+            {%- set closed = year in frozen -%}
             {%- if published is none or not closed or year in reopen -%}
                 {%- do sql.append("drop table if exists " ~ marts_schema ~ "." ~ part ~ ";") -%}
                 {%- do sql.append("create table " ~ marts_schema ~ "." ~ part ~ " partition of " ~ marts_schema ~ ".fct_vespa_results for values in ('" ~ year ~ "');") -%}
