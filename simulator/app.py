@@ -1,0 +1,109 @@
+"""What every simulated Knack app has: metadata, tables, a clock, record ids, and change under a scan."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from simulator.knack_values import iana_zone, object_id, utc_seconds
+from simulator.store import Table
+
+
+class KnackApp:
+    """A Knack application held in memory: the server reads it, the generator changes it.
+
+    `now` is the app's wall clock (naive, in the app's time zone). Every change goes through
+    `insert`/`update`/`delete` so deletions are remembered for the ground truth.
+    """
+
+    def __init__(self, *, app_id: str, name: str, slug: str, timezone: str, account_slug: str,
+                 tables: list[Table], now: datetime, id_salt: int, modified_fields: dict[str, str] | None = None):
+        self.app_id = app_id
+        self.name = name
+        self.slug = slug
+        self.timezone = timezone
+        self.account_slug = account_slug
+        self.tables: dict[str, Table] = {t.key: t for t in tables}
+        self.now = now
+        self.lock = threading.RLock()
+        self.modified_fields = dict(modified_fields or {})
+        self.deleted: dict[str, list[str]] = {t.key: [] for t in tables}
+        self._id_salt = id_salt
+        self._serial = 0
+        for table in tables:
+            table.resolver = self.identifier_of
+            table.clock = lambda: self.now
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return iana_zone(self.timezone)
+
+    @property
+    def today(self) -> Any:
+        return self.now.date()
+
+    def identifier_of(self, object_key: str, record_id: str) -> str:
+        table = self.tables.get(object_key)
+        return table.identifier_text(record_id) if table else ""
+
+    def new_id(self, created: datetime) -> str:
+        """A fresh record id whose first 8 hex digits are `created` (wall clock) as true Unix seconds."""
+        self._serial += 1
+        return object_id(utc_seconds(created, self.zone), self._serial, self._id_salt)
+
+    # ---- metadata ----
+    def metadata(self) -> dict[str, Any]:
+        counts: dict[str, int] = {key: len(t.rows) for key, t in self.tables.items()}
+        counts["total_entries"] = sum(counts.values())
+        return {"application": {
+            "id": self.app_id, "name": self.name, "slug": self.slug,
+            "account": {"slug": self.account_slug, "name": self.account_slug, "status": "active"},
+            "counts": counts,
+            "objects": [t.metadata() for t in self.tables.values()],
+            "scenes": [],
+            "settings": {"timezone": self.timezone, "language": ""},
+        }}
+
+    # ---- change ----
+    def insert(self, object_key: str, values: tuple[Any, ...], created: datetime) -> str:
+        record_id = self.new_id(created)
+        self.tables[object_key].insert(record_id, values)
+        return record_id
+
+    def delete(self, object_key: str, record_id: str) -> None:
+        self.tables[object_key].delete(record_id)
+        self.deleted[object_key].append(record_id)
+
+    def touch(self, object_key: str, record_id: str, values: tuple[Any, ...] | None = None,
+              when: datetime | None = None) -> None:
+        """Store new values for a record and set its modified field to `when` (default now)."""
+        table = self.tables[object_key]
+        row = list(values if values is not None else table.rows[record_id])
+        modified = self.modified_fields.get(object_key)
+        if modified is not None:
+            row[table.index[modified]] = (when or self.now).replace(second=0, microsecond=0)
+        table.update(record_id, tuple(row))
+
+    def churn(self, object_key: str, rng: random.Random, inserts: int, deletes: int, modifies: int) -> None:
+        """Change an object the way a busy app does while a client pages through it (page-shift fault)."""
+        with self.lock:
+            table = self.tables[object_key]
+            if not table.rows:
+                return
+            self.now += timedelta(seconds=1)
+            ids = sorted(table.rows)
+            for _ in range(inserts):
+                source = rng.choice(ids)
+                row = list(table.rows[source])
+                modified = self.modified_fields.get(object_key)
+                if modified is not None:
+                    row[table.index[modified]] = self.now.replace(second=0, microsecond=0)
+                table.clone(source, self.new_id(self.now), tuple(row))
+            for record_id in rng.sample(ids, min(deletes, len(ids))):
+                self.delete(object_key, record_id)
+            remaining = sorted(table.rows)
+            for record_id in rng.sample(remaining, min(modifies, len(remaining))):
+                self.touch(object_key, record_id)
