@@ -66,7 +66,7 @@ DIRT = {
     "result_spaced_email": 0.02,
     "result_on_year_boundary": 0.008,  # cycle-3 results at 23:xx on the last day or 00:xx on the next year's first
 }
-CYCLE_COMPLETION = (0.92, 0.78, 0.62)
+CYCLE_COMPLETION = (0.95, 0.88, 0.8)
 # Cycle windows as (month, day) pairs relative to the academic year's first calendar year.
 CYCLE_WINDOWS = {
     "UK": (((9, 15), (12, 12), 0), ((1, 8), (3, 28), 1), ((4, 15), (7, 15), 1)),

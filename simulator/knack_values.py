@@ -35,7 +35,14 @@ def iana_zone(knack_timezone: str) -> ZoneInfo:
 
 def utc_seconds(wall: datetime, zone: ZoneInfo) -> int:
     """True Unix seconds of a naive wall-clock time in `zone`."""
-    return int(wall.replace(tzinfo=zone).astimezone(UTC).timestamp())
+    offset = _utc_offset(wall.year, wall.month, wall.day, wall.hour, zone)
+    return int((wall - _EPOCH).total_seconds()) - offset
+
+
+@lru_cache(maxsize=100_000)
+def _utc_offset(year: int, month: int, day: int, hour: int, zone: ZoneInfo) -> int:
+    offset = datetime(year, month, day, hour, tzinfo=zone).utcoffset()
+    return int(offset.total_seconds()) if offset else 0
 
 
 def object_id(created_unix: int, serial: int, salt: int) -> str:
@@ -59,7 +66,8 @@ def normalise_email(value: str | None) -> str | None:
 
 def academic_year(day: date, start: str = "08-01") -> str:
     """The `YYYY/YYYY` label of the academic year containing `day` for a year starting on MM-DD `start`."""
-    first = day.year - (1 if day.strftime("%m-%d") < start else 0)
+    month, day_of_month = int(start[:2]), int(start[3:5])
+    first = day.year - (1 if (day.month, day.day) < (month, day_of_month) else 0)
     return f"{first}/{first if start == '01-01' else first + 1}"
 
 
