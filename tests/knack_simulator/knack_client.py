@@ -30,11 +30,11 @@ class Client:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def scan(self, object_key: str, **params: Any) -> list[dict[str, Any]]:
-        """Every record of an object, 1000 a page, stopping on an empty page."""
+    def scan(self, object_key: str, rows_per_page: int = 1000, **params: Any) -> list[dict[str, Any]]:
+        """Every record of an object, page by page, stopping on an empty page."""
         records: list[dict[str, Any]] = []
         for page in range(1, 10_000):
-            body = self.page(object_key, page=page, rows_per_page=1000, **params)
+            body = self.page(object_key, page=page, rows_per_page=rows_per_page, **params)
             if not body["records"]:
                 break
             records.extend(body["records"])
