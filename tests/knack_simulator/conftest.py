@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from knack_client import Client
+from knack_client import KNACKPY_FIXTURES, Client
 
 from simulator import DemoApp, FixtureApp, SimulatorServer
-
-KNACKPY_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "knackpy"
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import requests
 
 from simulator import SimulatorServer
+
+KNACKPY_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "knackpy"
 
 
 class Client:
