@@ -392,7 +392,7 @@ class DemoApp(KnackApp):
             moment = school_time(rng, day)
             return moment if moment >= start else start + timedelta(seconds=rng.randrange(60))
 
-        edits = round(len(current) * (0.002 if weekday else 0.0005))
+        edits = _draw_count(rng, len(current) * (0.002 if weekday else 0.0005))
         for record_id in rng.sample(current, min(edits, len(current))):
             if record_id not in students.rows:
                 continue
@@ -406,11 +406,11 @@ class DemoApp(KnackApp):
                 self._push(at(), "edit", (STUDENTS, record_id, S_TUTORS, (rng.choice(school.tutors),)))
             else:
                 self._push(at(), "edit", (STUDENTS, record_id, None, None))
-        leavers = round(len(current) * (0.0003 if weekday else 0.0))
+        leavers = _draw_count(rng, len(current) * (0.0003 if weekday else 0.0))
         for record_id in rng.sample(current, min(leavers, len(current))):
             self._push(at(), "delete", (STUDENTS, record_id))
         results = self.result_ids_by_year.get(academic_start_year(day, "08-01"), [])
-        for record_id in rng.sample(results, min(round(len(results) * 0.0005), len(results))):
+        for record_id in rng.sample(results, min(_draw_count(rng, len(results) * 0.0005), len(results))):
             self._push(at(), "edit", (RESULTS, record_id, R_VISION, rng.randint(1, 10)))
         if weekday and rng.random() < 0.3:
             school = rng.choice(self.schools)
@@ -568,6 +568,11 @@ class DemoApp(KnackApp):
 def academic_start_year(day: date, start: str) -> int:
     """The calendar year in which the academic year containing `day` starts."""
     return int(academic_year(day, start)[:4])
+
+
+def _draw_count(rng: random.Random, expected: float) -> int:
+    """A whole number of events with the given expectation (small apps still see rare events)."""
+    return int(expected) + (rng.random() < expected - int(expected))
 
 
 def _uuid(rng: random.Random) -> str:
