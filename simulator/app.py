@@ -76,6 +76,14 @@ class KnackApp:
     def delete(self, object_key: str, record_id: str) -> None:
         self.tables[object_key].delete(record_id)
         self.deleted[object_key].append(record_id)
+        self._links_changed(object_key)
+
+    def _links_changed(self, object_key: str) -> None:
+        """Records that connect to `object_key` show its identifiers: render them afresh."""
+        for table in self.tables.values():
+            if any(f.type == "connection" and (f.relationship or {}).get("object") == object_key
+                   for f in table.fields):
+                table.forget_rendered()
 
     def touch(self, object_key: str, record_id: str, values: tuple[Any, ...] | None = None,
               when: datetime | None = None) -> None:
@@ -85,7 +93,11 @@ class KnackApp:
         modified = self.modified_fields.get(object_key)
         if modified is not None:
             row[table.index[modified]] = (when or self.now).replace(second=0, microsecond=0)
+        identifier = table.index.get(table.identifier or "")
+        renamed = identifier is not None and row[identifier] != table.rows[record_id][identifier]
         table.update(record_id, tuple(row))
+        if renamed:
+            self._links_changed(object_key)
 
     def churn(self, object_key: str, rng: random.Random, inserts: int, deletes: int, modifies: int) -> None:
         """Change an object the way a busy app does while a client pages through it (page-shift fault)."""

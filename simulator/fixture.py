@@ -28,6 +28,9 @@ class JsonTable(Table):
     def record_json(self, record_id: str) -> dict[str, Any]:
         return self.documents[record_id]
 
+    def render_text(self, record_id: str) -> str:
+        return json.dumps(self.documents[record_id], ensure_ascii=False, separators=(",", ":"))
+
     def update(self, record_id: str, values: tuple[Any, ...]) -> None:
         document = dict(self.documents.get(record_id) or {"id": record_id})
         for spec, value in zip(self.fields, values, strict=True):

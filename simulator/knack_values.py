@@ -25,6 +25,7 @@ KNACK_TIMEZONES: dict[str, str] = {
 }
 LONDON = "Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London"
 _EPOCH = datetime(1970, 1, 1)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -116,6 +117,36 @@ def date_time_values(wall: datetime, date_format: str, time_format: str) -> tupl
         "time": (wall.hour or 12) * 60 + wall.minute,
     }
     return formatted, raw
+
+
+@lru_cache(maxsize=65_536)
+def date_time_json(wall: datetime, date_format: str, time_format: str) -> tuple[str, str]:
+    """(formatted, raw) of a date_time as JSON text, the same values as `date_time_values`, written fast."""
+    shown, us_date, day_ms = _date_parts(wall.year, wall.month, wall.day, date_format)
+    hour, minute = (0, 0) if time_format == "Ignore Time" else (wall.hour, wall.minute)
+    clock, hm, hour12_text, am_pm, stamp_time, minutes_of_day = _time_parts(hour, minute, time_format)
+    formatted = shown if time_format == "Ignore Time" else f"{shown} {clock}"
+    raw = (f'{{"date":"{us_date}","date_formatted":"{shown}",{hour12_text},"am_pm":"{am_pm}",'
+           f'"unix_timestamp":{day_ms + (hour * 3600 + minute * 60) * 1000},'
+           f'"iso_timestamp":"{wall.year:04d}-{us_date[:2]}-{us_date[3:5]}T{hm}:00.000Z",'
+           f'"timestamp":"{us_date} {stamp_time}","time":{minutes_of_day}}}')
+    return f'"{formatted}"', raw
+
+
+@lru_cache(maxsize=8_192)
+def _date_parts(year: int, month: int, day: int, date_format: str) -> tuple[str, str, int]:
+    moment = date(year, month, day)
+    shown = _display_date(moment, "mm/dd/yyyy" if date_format == "Ignore Date" else date_format)
+    return shown, f"{month:02d}/{day:02d}/{year}", (moment.toordinal() - _EPOCH_ORDINAL) * 86_400_000
+
+
+@lru_cache(maxsize=8_192)
+def _time_parts(hour: int, minute: int, time_format: str) -> tuple[str, str, str, str, str, int]:
+    hour12 = hour % 12 or 12
+    am_pm = "AM" if hour < 12 else "PM"
+    clock = f"{hour12}:{minute:02d}{am_pm.lower()}" if time_format == "HH:MM am" else f"{hour:02d}:{minute:02d}"
+    return (clock, f"{hour:02d}:{minute:02d}", f'"hours":"{hour12:02d}","minutes":"{minute:02d}"', am_pm,
+            f"{hour12:02d}:{minute:02d} {am_pm.lower()}", (hour or 12) * 60 + minute)
 
 
 def parse_filter_date(value: str, date_format: str) -> tuple[datetime, bool] | None:

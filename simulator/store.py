@@ -15,6 +15,7 @@ from typing import Any
 
 from simulator.knack_values import (
     connection_values,
+    date_time_json,
     date_time_values,
     email_values,
     name_text,
@@ -26,6 +27,10 @@ NUMERIC_TYPES = frozenset({"number", "rating", "auto_increment", "currency", "su
                            "min", "max", "equation"})
 TEXT_TYPES = frozenset({"short_text", "paragraph_text", "rich_text", "multiple_choice", "concatenation"})
 RENDER_CACHE_LIMIT = 300_000
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_text: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 class FilterError(ValueError):
@@ -88,6 +93,7 @@ class Table:
     def __post_init__(self) -> None:
         self.index = {f.key: i for i, f in enumerate(self.fields)}
         self._rendered: dict[str, bytes] = {}
+        self._fragments: list[Callable[[Any], str]] | None = None
         self._queries: dict[tuple[str, str | None, str], tuple[int, list[str]]] = {}
 
     # ---- changes ----
@@ -132,13 +138,100 @@ class Table:
 
     # ---- rendering ----
     def render(self, record_id: str) -> bytes:
+        """The record's JSON as Knack sends it (bytes kept until the record or a record it links to changes)."""
         cached = self._rendered.get(record_id)
         if cached is None:
-            cached = json.dumps(self.record_json(record_id), ensure_ascii=False, separators=(",", ":")).encode()
+            cached = self.render_text(record_id).encode()
             if len(self._rendered) >= RENDER_CACHE_LIMIT:
                 self._rendered.clear()
             self._rendered[record_id] = cached
         return cached
+
+    def render_text(self, record_id: str) -> str:
+        """Knack's JSON for one record, written from per-field fragments (same content as `record_json`)."""
+        if self._fragments is None:
+            self._fragments = [self._fragmenter(spec) for spec in self.fields]
+        parts = [fragment(value) for fragment, value in zip(self._fragments, self.rows[record_id], strict=True)]
+        return f'{{"id":"{record_id}"{"".join(parts)}}}'
+
+    def forget_rendered(self) -> None:
+        """Drop rendered records (a record they link to changed its identifier or went away)."""
+        self._rendered.clear()
+        self._fragments = None
+
+    def _fragmenter(self, spec: Field) -> Callable[[Any], str]:
+        key = spec.key
+        empty = f',"{key}":""'
+
+        def pair(formatted: Any, raw: Any) -> str:
+            return f',"{key}":{_dumps(formatted)},"{key}_raw":{_dumps(raw)}'
+
+        if spec.type == "date_time":
+            date_format, time_format = spec.date_format, spec.time_format
+
+            def date_time(value: Any) -> str:
+                if value is None or value == "":
+                    return empty
+                formatted, raw = date_time_json(value, date_format, time_format)
+                return f',"{key}":{formatted},"{key}_raw":{raw}'
+
+            return date_time
+        if spec.type == "name":
+            name_format = (spec.format or {}).get("format", "First Last")
+
+            names: dict[tuple[tuple[str, str], ...], str] = {}
+
+            def name(value: Any) -> str:
+                if not value:
+                    return empty
+                parts = tuple(value.items())
+                hit = names.get(parts)
+                if hit is None:
+                    raw = ",".join(f"{_text(part)}:{_text(text)}" for part, text in parts)
+                    hit = f',"{key}":{_text(name_text(value, name_format))},"{key}_raw":{{{raw}}}'
+                    if len(names) > 100_000:
+                        names.clear()
+                    names[parts] = hit
+                return hit
+
+            return name
+        if spec.type == "connection":
+            cache: dict[Any, str] = {}
+
+            def connection(value: Any) -> str:
+                if not value:
+                    return f',"{key}":"","{key}_raw":[]'
+                hit = cache.get(value)
+                if hit is None:
+                    formatted, raw, _ = self._render_value(spec, value)
+                    hit = pair(formatted, raw)
+                    if len(cache) > 100_000:
+                        cache.clear()
+                    cache[value] = hit
+                return hit
+
+            return connection
+        if spec.type == "email":
+
+            def email(value: Any) -> str:
+                if not value:
+                    return empty
+                address = _text(value)
+                shown = _text(f'<a href="mailto:{value}">{value}</a>')
+                return f',"{key}":{shown},"{key}_raw":{{"email":{address}}}'
+
+            return email
+        if spec.type == "boolean":
+            yes, no = pair("Yes", True), pair("No", False)
+            return lambda value: empty if value is None else (yes if value else no)
+
+        def plain(value: Any) -> str:
+            if value is None or value == "":
+                return empty
+            text = _text(value) if type(value) is str else (str(value) if type(value) is int else _dumps(value))
+            return f',"{key}":{text},"{key}_raw":{text}'
+
+        return plain
 
     def record_json(self, record_id: str) -> dict[str, Any]:
         body: dict[str, Any] = {"id": record_id}
