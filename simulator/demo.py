@@ -385,8 +385,9 @@ class DemoApp(KnackApp):
         rng = random.Random(f"demo-{self.seed}-day-{day.isoformat()}")
         weekday = day.weekday() < 5
         students = self.tables[STUDENTS]
-        current = [rid for (_, year), ids in self.records_by_year.items()
-                   if year == academic_start_year(day, "08-01") for rid in ids]
+        this_year = {country: academic_start_year(day, start) for country, start in YEAR_START.items()}
+        current = [rid for (school, year), ids in self.records_by_year.items()
+                   if year == this_year[self.schools[school].country] for rid in ids]
 
         def at() -> datetime:
             moment = school_time(rng, day)
@@ -531,8 +532,9 @@ class DemoApp(KnackApp):
     def _orphan_spike(self, rng: random.Random, share: float = 0.18) -> IncidentReport:
         students = self.tables[STUDENTS]
         start, end = self._instant()
-        year = academic_start_year(self.today, "08-01")
-        current = sorted(rid for (_, y), ids in self.records_by_year.items() if y == year for rid in ids
+        this_year = {country: academic_start_year(self.today, start) for country, start in YEAR_START.items()}
+        current = sorted(rid for (school, y), ids in self.records_by_year.items()
+                         if y == this_year[self.schools[school].country] for rid in ids
                          if rid in students.rows and students.rows[rid][S_ESTABLISHMENT])
         chosen = rng.sample(current, round(len(current) * share))
         for record_id in chosen:
