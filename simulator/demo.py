@@ -73,6 +73,8 @@ CYCLE_WINDOWS = {
     "Australia": (((2, 10), (4, 30), 0), ((5, 10), (8, 20), 0), ((9, 1), (11, 30), 0)),
 }
 YEAR_START = {"UK": "08-01", "Australia": "01-01"}
+# Normal deviates (sd 1.3) drawn once: a score's noise is one of them, picked by 12 random bits.
+SCORE_NOISE = (lambda draw: tuple(draw.gauss(0, 1.3) for _ in range(4096)))(random.Random(0))
 INCIDENTS = ("runaway_duplicates", "mass_orphan_creation", "reimport_school", "establishments_vanish",
              "orphan_spike", "zero_results_day", "full_reimport")
 
@@ -316,8 +318,10 @@ class DemoApp(KnackApp):
             text = mixed_case(text)
         elif draw < DIRT["result_html_email"] + DIRT["result_mixed_case_email"] + DIRT["result_spaced_email"]:
             text = f" {text} "
-        scores = [min(10, max(1, round(rng.gauss(person.ability + 0.2 * cycle, 1.3)))) for _ in range(5)]
-        overall = min(10, max(1, round(sum(scores) / 5)))
+        centre = person.ability + 0.2 * cycle + 0.5
+        getrandbits = rng.getrandbits
+        scores = [_score(centre + SCORE_NOISE[getrandbits(12)]) for _ in range(5)]
+        overall = _score(sum(scores) / 5 + 0.5)
         return (text, person.name, (school.id,), cycle, *scores, overall, None, None)
 
     # ------------------------------------------------------------------ events and the clock
@@ -570,6 +574,12 @@ class DemoApp(KnackApp):
 def academic_start_year(day: date, start: str) -> int:
     """The calendar year in which the academic year containing `day` starts."""
     return int(academic_year(day, start)[:4])
+
+
+def _score(value: float) -> int:
+    """A 1–10 score from a real value (truncated: callers add 0.5 to round)."""
+    whole = int(value)
+    return 1 if whole < 1 else 10 if whole > 10 else whole
 
 
 def _draw_count(rng: random.Random, expected: float) -> int:
