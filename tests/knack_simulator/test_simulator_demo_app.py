@@ -147,3 +147,16 @@ def test_a_new_academic_year_uploads_every_student_again_with_new_ids(fresh: tup
     emails_2025 = {e for (e, y), s in truth.student_year_keys.items() if y == "2025/2025"}
     emails_2026 = {e for (e, y), s in truth.student_year_keys.items() if y == "2026/2026"}
     assert emails_2025 & emails_2026  # continuing students, new records
+
+
+def test_vespa_scores_are_1_to_10_and_differ_between_dimensions(scanned: dict) -> None:
+    dimensions = ("field_24", "field_25", "field_26", "field_27", "field_28", "field_29")
+    scores = [[r[f"{key}_raw"] for key in dimensions] for r in scanned["object_4"]]
+    assert all(1 <= s <= 10 for row in scores for s in row)
+    assert sum(1 for row in scores if len(set(row[:5])) > 1) > 0.8 * len(scores)
+
+
+def test_result_emails_are_dirty_in_the_documented_shares(scanned: dict) -> None:
+    emails = [r["field_20_raw"] for r in scanned["object_4"]]
+    html = sum(1 for e in emails if e.startswith("<a href="))
+    assert 0.04 < html / len(emails) < 0.13
