@@ -1,0 +1,441 @@
+"""`run_ingest`: one ingest run, Knack → raw_knack, with its figures for the flow and `audit.object_loads`.
+
+Public API (the Prefect flow calls this):
+
+    from ingest.pipeline import run_ingest, IngestResult, ObjectLoad
+    result: IngestResult = run_ingest(settings, database_url, *, reconcile=False, dry_run=False,
+                                      full_refresh=False, objects=None, progress=None, run_id=None)
+
+- `settings`: `knackhouse.settings.Settings` (knack_app_id, knack_api_key, knack_api_url, app_config, home).
+  Missing app id or key → `ConfigError` (exit 2).
+- `reconcile`: scan every selected object whole and retire the rows Knack no longer has, only when the
+  scan is proven complete (else nothing is retired and `reconcile_status` says why). Records that come
+  back are un-retired.
+- `dry_run`: read Knack and report per object what would be inserted, updated, retired; raw_knack and
+  dlt state are left untouched (the run is still recorded in `audit.object_loads`, `dry_run` true).
+- `full_refresh`: ignore the stored cursors (every object read whole); nothing is dropped.
+- `objects`: object keys to load (default: all); `exclude`: object keys to leave out.
+- `progress`: None → a live table when stderr is a terminal; True/False to force.
+- `run_id`: the flow's run id (default: a new uuid); keys this run's rows in `audit.object_loads`.
+- `request_budget`: requests allowed per UTC day (default `ingest.settings.DAILY_REQUEST_BUDGET`); the run
+  refuses (`KnackApiError`, exit 3) rather than exceed what is left of it today.
+
+Returns `IngestResult`: `objects` (list of `ObjectLoad`: object_key, table_name, requests, pages,
+records_fetched, inserted, updated, retired, unretired, total_records (Knack's at scan time), full_scan,
+reconcile_status ("complete" | "skipped: <why>" | None), modified_field, seconds, plus mode, note,
+cursor_before, cursor_after), `api_requests` (including the metadata call), `metadata` (the app metadata
+body), `timezone_iana`, and run bookkeeping (run_id, dry_run, request_budget, requests_today, field_changes,
+load_ids).
+
+Knack failures raise `KnackApiError` (exit 3): 401/403/404 at once, naming the app and the object; 429 and
+5xx after dlt's retries. The API key never appears in a message, log line, state or table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from queue import Empty, Full, Queue
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ingest import audit, raw
+from ingest.client import KnackClient, RateLimiter, RequestBudget
+from ingest.metadata import (
+    AppMetadata,
+    app_row,
+    assign_table_names,
+    field_changes,
+    field_rows,
+    object_rows,
+    parse_metadata,
+)
+from ingest.progress import IngestProgress
+from ingest.scan import Chunk, ObjectScan, ScanCancelled, ScanPlan, ScanStats, empty_table, make_plan
+from ingest.settings import (
+    BATCH_RECORDS,
+    DAILY_REQUEST_BUDGET,
+    DATASET_NAME,
+    MAX_QUEUED_PAGES,
+    OBJECT_WORKERS,
+    PIPELINE_NAME,
+    PREFETCH_PAGES,
+    SOURCE_NAME,
+)
+from knackhouse.errors import ConfigError
+from knackhouse.settings import Settings, configure_environment
+from knackhouse.warehouse import ConnectionParts, connect, dlt_credentials
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ObjectLoad:
+    """What one run did for one Knack object."""
+
+    object_key: str
+    table_name: str
+    requests: int
+    pages: int
+    records_fetched: int
+    inserted: int
+    updated: int
+    retired: int
+    unretired: int
+    total_records: int | None
+    full_scan: bool
+    reconcile_status: str | None
+    modified_field: str | None
+    seconds: float
+    mode: str = "full"
+    note: str | None = None
+    cursor_before: datetime | None = None
+    cursor_after: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingest run did."""
+
+    run_id: str
+    objects: list[ObjectLoad]
+    api_requests: int
+    metadata: dict[str, Any]
+    timezone_iana: str
+    dry_run: bool = False
+    request_budget: int | None = None
+    requests_today: int = 0
+    field_changes: list[dict[str, Any]] = field(default_factory=list)
+    load_ids: list[str] = field(default_factory=list)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def object(self, object_key: str) -> ObjectLoad:
+        return next(o for o in self.objects if o.object_key == object_key)
+
+
+def run_ingest(settings: Settings, database_url: str, *, reconcile: bool = False, dry_run: bool = False,
+               full_refresh: bool = False, objects: Sequence[str] | None = None, progress: bool | None = None,
+               run_id: str | None = None, exclude: Sequence[str] | None = None,
+               request_budget: int | None = None) -> IngestResult:
+    """Copy the Knack app into raw_knack (see the module docstring)."""
+    if not settings.knack_app_id:
+        raise ConfigError("KNACK_APP_ID is not set: knackhouse needs the Knack application id")
+    if not settings.knack_api_key:
+        raise ConfigError(f"KNACK_API_KEY is not set: knackhouse needs the REST API key of Knack app "
+                          f"{settings.knack_app_id}")
+    configure_environment(settings)
+    return _Run(settings, database_url, reconcile=reconcile, dry_run=dry_run, full_refresh=full_refresh,
+                objects=objects, exclude=exclude, progress=progress, run_id=run_id or uuid.uuid4().hex,
+                request_budget=DAILY_REQUEST_BUDGET if request_budget is None else request_budget).execute()
+
+
+class _Run:
+    """One run's moving parts: client, dlt pipeline, scans in threads, batches into dlt."""
+
+    def __init__(self, settings: Settings, database_url: str, *, reconcile: bool, dry_run: bool, full_refresh: bool,
+                 objects: Sequence[str] | None, exclude: Sequence[str] | None, progress: bool | None, run_id: str,
+                 request_budget: int) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.reconcile = reconcile
+        self.dry_run = dry_run
+        self.full_refresh = full_refresh
+        self.only = list(objects) if objects is not None else None
+        self.exclude = set(exclude or [])
+        self.run_id = run_id
+        self.run_at = datetime.now(UTC)
+        self.app_id = str(settings.knack_app_id)
+        self.daily_budget = request_budget
+        self.progress = IngestProgress(progress, f"Knack app {self.app_id} → {DATASET_NAME}")
+        self.load_ids: list[str] = []
+        self.stop = threading.Event()
+
+    # ---- the run ----
+    def execute(self) -> IngestResult:
+        audit.ensure_table(self.database_url)
+        used_today = audit.requests_today(self.database_url, self.run_at)
+        self.budget = RequestBudget(self.app_id, max(self.daily_budget - used_today, 0))
+        self.budget.ensure(1, "reading the app's metadata")
+        client = KnackClient(self.settings.knack_api_url, self.app_id, str(self.settings.knack_api_key),
+                             limiter=RateLimiter(), budget=self.budget,
+                             max_connections=OBJECT_WORKERS * PREFETCH_PAGES + 4)
+        self.pipeline = self._pipeline()
+        if not self.dry_run:
+            self._finish_pending_loads()
+        state = self._stored_state()
+        body = client.metadata()
+        meta = parse_metadata(body, self.app_id)
+        zone = ZoneInfo(meta.timezone_iana)
+        mapping = _load_mapping(self.settings)
+        tables = assign_table_names(meta.objects, state.get("tables") or raw.stored_table_names(self.database_url))
+        selected = self._select(meta)
+        self.budget.ensure(len(selected), f"reading {len(selected)} objects (one request each at least)")
+        cursors = state.get("cursors") or {}
+        plans = [
+            make_plan(obj, tables[obj.key], mapping.get(obj.key), _instant(cursors.get(obj.key)), zone=zone,
+                      reconcile=self.reconcile, full_refresh=self.full_refresh)
+            for obj in selected
+        ]
+        changes = field_changes(raw.stored_fields(self.database_url), meta.objects, self.run_at, self.run_id)
+        modified_fields = {o.key: mapping.get(o.key) for o in meta.objects}
+        metadata_rows = {
+            "_knack_app": [app_row(meta, self.run_at)],
+            "_knack_objects": object_rows(meta.objects, tables, modified_fields),
+            "_knack_fields": field_rows(meta.objects),
+            "_knack_field_changes": changes,
+        }
+        for change in changes:
+            log.warning("Knack app %s: %s", self.app_id, change["detail"])
+        stats: list[ScanStats] = []
+        status = "failed"
+        try:
+            stats = self._scan_and_load(plans, client, zone, metadata_rows, tables)
+            status = "ok"
+        finally:
+            if stats or status == "failed":
+                self._record(plans, stats, status)
+        loads = [self._object_load(plan, s) for plan, s in zip(plans, stats, strict=True)]
+        for load in loads:
+            log.info("%s (%s): %s, %d requests, %d records, +%d ~%d -%d%s", load.object_key, load.table_name,
+                     load.mode, load.requests, load.records_fetched, load.inserted, load.updated, load.retired,
+                     f", reconcile {load.reconcile_status}" if load.reconcile_status else "")
+        return IngestResult(
+            run_id=self.run_id, objects=loads, api_requests=self.budget.used, metadata=body,
+            timezone_iana=meta.timezone_iana, dry_run=self.dry_run, request_budget=self.budget.limit,
+            requests_today=used_today + self.budget.used, field_changes=changes, load_ids=self.load_ids,
+            started_at=self.run_at, finished_at=datetime.now(UTC),
+        )
+
+    def _select(self, meta: AppMetadata) -> list[Any]:
+        keys = {o.key for o in meta.objects}
+        for key in [*(self.only or []), *self.exclude]:
+            if key not in keys:
+                raise ConfigError(f"Knack app {self.app_id} has no object {key} (it has {', '.join(sorted(keys))})")
+        chosen = [o for o in meta.objects if (self.only is None or o.key in self.only) and o.key not in self.exclude]
+        return chosen
+
+    # ---- scanning in threads, loading in batches ----
+    def _scan_and_load(self, plans: list[ScanPlan], client: KnackClient, zone: ZoneInfo,
+                       metadata_rows: dict[str, list[dict[str, Any]]], tables: dict[str, str]) -> list[ScanStats]:
+        feed: Queue[Chunk] = Queue(maxsize=MAX_QUEUED_PAGES)
+
+        def sink(chunk: Chunk) -> None:
+            while True:
+                if self.stop.is_set():
+                    raise ScanCancelled(chunk.object_key)
+                try:
+                    feed.put(chunk, timeout=0.2)
+                    return
+                except Full:
+                    continue
+
+        fetch_pool = ThreadPoolExecutor(max_workers=OBJECT_WORKERS * PREFETCH_PAGES, thread_name_prefix="knack-page")
+        object_pool = ThreadPoolExecutor(max_workers=OBJECT_WORKERS, thread_name_prefix="knack-object")
+        scans = [ObjectScan(plan, client, self.database_url, zone, self.run_at, sink, self.stop, fetch_pool,
+                            dry_run=self.dry_run) for plan in plans]
+        stats = [scan.stats for scan in scans]
+        object_tables = {plan.object_key: plan.table_name for plan in plans}
+        exists = {plan.table_name for plan in plans if self._table_exists(plan.table_name)}
+        batch = self._new_batch(object_tables, metadata_rows, tables)
+        self.progress.start()
+        futures: list[Future[ScanStats]] = []
+        try:
+            futures = [object_pool.submit(scan.run) for scan in scans]
+            while True:
+                try:
+                    chunk: Chunk | None = feed.get(timeout=0.1)
+                except Empty:
+                    chunk = None
+                if chunk is not None:
+                    self._add(batch, chunk, object_tables, exists)
+                for future in futures:
+                    if future.done() and future.exception() is not None:
+                        raise future.exception()  # type: ignore[misc]
+                finished = all(f.done() for f in futures) and feed.empty()
+                if not self.dry_run and (batch.rows >= BATCH_RECORDS or (finished and _has_work(batch))):
+                    self.progress.update(stats, self.budget, "loading into PostgreSQL", force=True)
+                    self._load(batch, exists)
+                    batch = self._new_batch(object_tables, None, None)
+                self.progress.update(stats, self.budget)
+                if finished:
+                    break
+        except BaseException:
+            self.stop.set()
+            raise
+        finally:
+            object_pool.shutdown(wait=True, cancel_futures=True)
+            fetch_pool.shutdown(wait=True, cancel_futures=True)
+            self.progress.stop(stats, self.budget)
+        return stats
+
+    def _new_batch(self, object_tables: dict[str, str], metadata_rows: dict[str, list[dict[str, Any]]] | None,
+                   tables: dict[str, str] | None) -> Any:
+        from ingest import LoadBatch
+
+        return LoadBatch(metadata=metadata_rows, table_names=tables, object_tables=object_tables)
+
+    def _add(self, batch: Any, chunk: Chunk, object_tables: dict[str, str], exists: set[str]) -> None:
+        table_name = object_tables[chunk.object_key]
+        if chunk.table is not None and chunk.table.num_rows:
+            batch.tables.setdefault(table_name, []).append(chunk.table)
+        if chunk.final:
+            batch.cursors[chunk.object_key] = chunk.cursor
+            if table_name not in exists and table_name not in batch.tables:
+                batch.tables[table_name] = [empty_table()]
+
+    def _load(self, batch: Any, exists: set[str]) -> None:
+        """One dlt load: extract the batch into a load package, normalize it, load it (state included)."""
+        from ingest import knack_source
+
+        self.pipeline.extract(knack_source(batch), loader_file_format="csv")
+        self.pipeline.normalize()
+        info = self.pipeline.load()
+        self.load_ids.extend(info.loads_ids)
+        new_tables = set(batch.tables) - exists
+        if new_tables:
+            self._add_primary_keys(new_tables)
+            exists.update(new_tables)
+
+    # ---- dlt ----
+    def _pipeline(self) -> Any:
+        import dlt
+
+        dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+        dlt.config["normalize.parquet_normalizer.add_dlt_id"] = True
+        dlt.config["data_writer.disable_compression"] = True
+        parts = ConnectionParts.from_url(self.database_url)
+        where = hashlib.sha1(f"{parts.host}:{parts.port}/{parts.dbname}".encode()).hexdigest()[:10]
+        return dlt.pipeline(
+            pipeline_name=f"{PIPELINE_NAME}_{where}",
+            destination=dlt.destinations.postgres(dlt_credentials(self.database_url), create_indexes=True),
+            dataset_name=DATASET_NAME,
+            pipelines_dir=str(self.settings.state_dir("dlt") / "pipelines"),
+        )
+
+    def _finish_pending_loads(self) -> None:
+        """A run killed mid-load left a package behind: load it before reading anything new."""
+        pipeline = self.pipeline
+        if not pipeline.has_pending_data:
+            return
+        log.warning("loading the packages a previous ingest run left unfinished")
+        if pipeline.list_extracted_load_packages():
+            pipeline.normalize()
+        if pipeline.list_normalized_load_packages():
+            self.load_ids.extend(pipeline.load().loads_ids)
+
+    def _stored_state(self) -> dict[str, Any]:
+        """The source's state (table names, cursors) as the destination holds it."""
+        if not self.dry_run:
+            self.pipeline.sync_destination()
+            return dict(self.pipeline.state.get("sources", {}).get(SOURCE_NAME, {}))
+        return _destination_state(self.database_url)
+
+    # ---- raw_knack housekeeping ----
+    def _table_exists(self, table: str) -> bool:
+        connection = connect(self.database_url, autocommit=True)
+        try:
+            return raw.table_exists(connection, table)
+        finally:
+            connection.close()
+
+    def _add_primary_keys(self, tables: set[str]) -> None:
+        """dlt makes `id` not null; the contract's primary key is added once, when a table is created."""
+        from psycopg2 import sql
+
+        connection = connect(self.database_url, autocommit=True)
+        try:
+            with connection.cursor() as cursor:
+                for table in sorted(tables):
+                    name = sql.Identifier(DATASET_NAME, table)
+                    cursor.execute(
+                        "select count(*) from pg_constraint where conrelid = to_regclass(%s) and contype = 'p'",
+                        (name.as_string(connection),),
+                    )
+                    if cursor.fetchone()[0] == 0:
+                        cursor.execute(sql.SQL("alter table {} add primary key (id)").format(name))
+        finally:
+            connection.close()
+
+    # ---- results ----
+    def _object_load(self, plan: ScanPlan, stats: ScanStats) -> ObjectLoad:
+        note = "; ".join(n for n in (plan.note, stats.anomaly) if n) or None
+        return ObjectLoad(
+            object_key=plan.object_key, table_name=plan.table_name,
+            requests=self.budget.per_object.get(plan.object_key, 0), pages=stats.pages,
+            records_fetched=stats.records_fetched, inserted=stats.inserted, updated=stats.updated,
+            retired=stats.retired, unretired=stats.unretired, total_records=stats.total_records,
+            full_scan=plan.full_scan, reconcile_status=stats.reconcile_status,
+            modified_field=plan.modified.key if plan.modified is not None else None,
+            seconds=round(max(stats.finished - stats.started, 0.0), 3), mode=plan.mode, note=note,
+            cursor_before=plan.cursor_before, cursor_after=stats.cursor_after,
+        )
+
+    def _record(self, plans: list[ScanPlan], stats: list[ScanStats], status: str) -> None:
+        finished = datetime.now(UTC)
+        by_key = {s.object_key: s for s in stats}
+        rows = []
+        for index, plan in enumerate(plans):
+            s = by_key.get(plan.object_key) or ScanStats(plan.object_key, plan.table_name)
+            rows.append({
+                "run_id": self.run_id, "object_key": plan.object_key, "table_name": plan.table_name,
+                "mode": plan.mode, "status": status if s.done or status == "failed" else "failed",
+                "dry_run": self.dry_run, "requests": self.budget.per_object.get(plan.object_key, 0),
+                "pages": s.pages, "records": s.records_fetched, "inserted": s.inserted, "updated": s.updated,
+                "retired": s.retired, "unretired": s.unretired, "total_records": s.total_records,
+                "full_scan": plan.full_scan, "modified_field": plan.modified.key if plan.modified else None,
+                "reconcile_status": s.reconcile_status,
+                "note": "; ".join(n for n in (plan.note, s.anomaly) if n) or None,
+                "cursor_before": plan.cursor_before, "cursor_after": s.cursor_after,
+                "metadata_requests": self.budget.per_object.get("_metadata", 0) if index == 0 else 0,
+                "started_at": self.run_at, "finished_at": finished,
+            })
+        audit.record(self.database_url, rows)
+
+
+def _has_work(batch: Any) -> bool:
+    return bool(batch.metadata is not None or batch.tables or batch.cursors)
+
+
+def _instant(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _load_mapping(settings: Settings) -> dict[str, str | None]:
+    """object key → modified field key, from the app mapping (knackhouse.app_config)."""
+    from knackhouse.app_config import load_app_config
+
+    config = load_app_config(settings.app_config)
+    objects = (config.raw.get("objects") or {}) if hasattr(config, "raw") else {}
+    return {key: config.modified_field(key) for key in objects}
+
+
+def _destination_state(database_url: str) -> dict[str, Any]:
+    """The source state from the destination's `_dlt_pipeline_state`, read without touching anything."""
+    from dlt.common.versioned_state import decompress_state
+
+    connection = connect(database_url, autocommit=True)
+    try:
+        if not raw.table_exists(connection, "_dlt_pipeline_state"):
+            return {}
+        with connection.cursor() as cursor:
+            cursor.execute(f"select state from {DATASET_NAME}._dlt_pipeline_state where pipeline_name like %s"
+                           " order by version desc, created_at desc limit 1", (f"{PIPELINE_NAME}%",))
+            row = cursor.fetchone()
+    finally:
+        connection.close()
+    if row is None:
+        return {}
+    return dict(decompress_state(row[0]).get("sources", {}).get(SOURCE_NAME, {}))
+
+
+__all__ = ["IngestResult", "ObjectLoad", "run_ingest"]

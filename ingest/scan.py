@@ -1,0 +1,379 @@
+"""Reading one Knack object: what to ask for (incremental, full or reconcile scan), its pages in order,
+the rows for raw_knack, and whether a whole-object scan was provably complete.
+
+Order is what makes a scan checkable. Knack pages by page number, so a record inserted, deleted or
+modified while a scan runs moves the page boundaries. A reconcile scan therefore reads pages one at
+a time in an order where every change lands among the pages already read: newest "Date Modified"
+first, or (without a modified field) the last page first. Then any record skipped because of a
+change shows up as a record read twice or as a moved `total_records`, and the scan is not complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import orjson
+import pyarrow as pa
+
+from ingest import raw
+from ingest.client import KnackClient, Page
+from ingest.dates import created_at, filter_support, filter_value, true_instant
+from ingest.metadata import KnackField, KnackObject
+from ingest.settings import OVERLAP, PREFETCH_PAGES, ROWS_PER_PAGE
+from knackhouse.errors import KnackApiError
+from knackhouse.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["incremental", "full", "reconcile"]
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+ARROW_SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("record", pa.string()),
+    ("_knack_created_at", TIMESTAMP),
+    ("_knack_modified_at", TIMESTAMP),
+    ("_first_seen_at", TIMESTAMP),
+    ("_last_seen_at", TIMESTAMP),
+    ("_deleted_at", TIMESTAMP),
+])
+RETIRE_CHUNK = 5000
+
+
+class ScanCancelled(Exception):
+    """Another object's scan failed: this one stops at its next page."""
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """How one object is read this run."""
+
+    object_key: str
+    object_name: str
+    table_name: str
+    modified: KnackField | None
+    mode: Mode
+    cursor_before: datetime | None
+    after: datetime | None
+    filter_value: str | None
+    note: str | None
+
+    @property
+    def sort_field(self) -> str | None:
+        return self.modified.key if self.modified is not None else None
+
+    @property
+    def sort_order(self) -> str:
+        return "desc" if self.mode == "reconcile" else "asc"
+
+    @property
+    def filters(self) -> str | None:
+        if self.filter_value is None or self.modified is None:
+            return None
+        rule = {"field": self.modified.key, "operator": "is after", "value": self.filter_value}
+        return orjson.dumps({"match": "and", "rules": [rule]}).decode()
+
+    @property
+    def backwards(self) -> bool:
+        return self.mode == "reconcile" and self.sort_field is None
+
+    @property
+    def full_scan(self) -> bool:
+        return self.mode != "incremental"
+
+
+def make_plan(obj: KnackObject, table_name: str, modified_key: str | None, cursor: datetime | None, *,
+              zone: ZoneInfo, reconcile: bool, full_refresh: bool) -> ScanPlan:
+    """Incremental when the object has a usable modified field and a cursor; else a full scan, saying why."""
+    modified = obj.field(modified_key) if modified_key else None
+    unusable = filter_support(modified)
+    if modified_key and modified is None:
+        unusable = f"modified field {modified_key} is not in the app's metadata (removed or renamed?)"
+    usable = modified if unusable is None else None
+    common = dict(object_key=obj.key, object_name=obj.name, table_name=table_name, modified=usable,
+                  cursor_before=cursor if usable else None)
+    if reconcile:
+        return ScanPlan(mode="reconcile", after=None, filter_value=None, note=unusable, **common)
+    if usable is None:
+        return ScanPlan(mode="full", after=None, filter_value=None, note=f"full scan: {unusable}", **common)
+    if full_refresh or cursor is None:
+        why = "full refresh" if full_refresh else "first load"
+        return ScanPlan(mode="full", after=None, filter_value=None, note=f"full scan: {why}", **common)
+    after = cursor - OVERLAP
+    return ScanPlan(mode="incremental", after=after, filter_value=filter_value(after, usable, zone), note=None,
+                    **common)
+
+
+@dataclass
+class Chunk:
+    """Rows of one object on their way to raw_knack (None in a dry run), or the end of its scan."""
+
+    object_key: str
+    table: pa.Table | None
+    records: int
+    final: bool = False
+    cursor: datetime | None = None
+    complete: bool = False
+
+
+@dataclass
+class ScanStats:
+    """What one object's scan did; read by the progress display while it runs."""
+
+    object_key: str
+    table_name: str
+    pages: int = 0
+    expected_pages: int = 0
+    records_fetched: int = 0
+    distinct: int = 0
+    duplicates: int = 0
+    without_id: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unretired: int = 0
+    retired: int = 0
+    totals: list[int] = field(default_factory=list)
+    total_end: int | None = None
+    max_modified: datetime | None = None
+    cursor_after: datetime | None = None
+    reconcile_status: str | None = None
+    anomaly: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
+    done: bool = False
+
+    @property
+    def total_records(self) -> int | None:
+        return self.totals[0] if self.totals else None
+
+
+class ObjectScan:
+    """Reads one object page by page and hands its rows to `sink`, one chunk per page."""
+
+    def __init__(self, plan: ScanPlan, client: KnackClient, database_url: str, zone: ZoneInfo, run_at: datetime,
+                 sink: Callable[[Chunk], None], stop: threading.Event, fetch_pool: ThreadPoolExecutor,
+                 *, dry_run: bool = False) -> None:
+        self.plan = plan
+        self.client = client
+        self.database_url = database_url
+        self.zone = zone
+        self.run_at = run_at
+        self.sink = sink
+        self.stop = stop
+        self.fetch_pool = fetch_pool
+        self.dry_run = dry_run
+        self.stats = ScanStats(plan.object_key, plan.table_name)
+        self.seen: set[str] = set()
+        self._modified_raw = f"{plan.modified.key}_raw" if plan.modified is not None else None
+
+    # ---- the scan ----
+    def run(self) -> ScanStats:
+        import time
+
+        self.stats.started = time.monotonic()
+        connection = connect(self.database_url, autocommit=True)
+        try:
+            self._lookups = raw.has_rows(connection, self.plan.table_name)
+            self._connection = connection
+            for page in self._pages():
+                self._take(page)
+            self._finish()
+        finally:
+            connection.close()
+            self.stats.finished = time.monotonic()
+        return self.stats
+
+    def _fetch(self, number: int, rows_per_page: int = ROWS_PER_PAGE) -> Page:
+        if self.stop.is_set():
+            raise ScanCancelled(self.plan.object_key)
+        plan = self.plan
+        return self.client.page(plan.object_key, number, rows_per_page=rows_per_page, sort_field=plan.sort_field,
+                                sort_order=plan.sort_order, filters=plan.filters)
+
+    def _pages(self) -> Iterator[Page]:
+        stats = self.stats
+        if self.plan.backwards:
+            probe = self._fetch(1, rows_per_page=1)
+            stats.totals.append(probe.total_records)
+            last = math.ceil(probe.total_records / ROWS_PER_PAGE)
+            stats.expected_pages = last
+            self.client.budget.ensure(last + 1, f"the reconcile scan of object {self.plan.object_key}")
+            for number in range(last, 0, -1):
+                page = self._fetch(number)
+                stats.totals.append(page.total_records)
+                yield page
+            return
+        first = self._fetch(1)
+        stats.totals.append(first.total_records)
+        last = first.total_pages
+        stats.expected_pages = last
+        extra = 1 if self.plan.mode == "reconcile" else 0
+        self.client.budget.ensure(max(last - 1, 0) + extra, f"reading object {self.plan.object_key}")
+        yield first
+        if not first.records:
+            return
+        cap = last * 2 + 10
+        window = 1 if self.plan.mode == "reconcile" else PREFETCH_PAGES
+        in_flight: deque[tuple[int, Future[Page]]] = deque()
+        next_number = 2
+        try:
+            while True:
+                while len(in_flight) < window and next_number <= min(last, cap):
+                    in_flight.append((next_number, self.fetch_pool.submit(self._fetch, next_number)))
+                    next_number += 1
+                if not in_flight:
+                    return
+                _, future = in_flight.popleft()
+                page = future.result()
+                stats.totals.append(page.total_records)
+                if page.total_pages > last:
+                    last = page.total_pages
+                    stats.expected_pages = min(last, cap)
+                if not page.records:
+                    return
+                yield page
+        finally:
+            for _, future in in_flight:
+                future.cancel()
+
+    def _take(self, page: Page) -> None:
+        stats, plan = self.stats, self.plan
+        stats.pages += 1
+        stats.records_fetched += len(page.records)
+        fresh: list[dict[str, Any]] = []
+        for record in page.records:
+            record_id = record.get("id") if isinstance(record, dict) else None
+            if not isinstance(record_id, str) or not record_id:
+                stats.without_id += 1
+                continue
+            if record_id in self.seen:
+                stats.duplicates += 1
+                continue
+            self.seen.add(record_id)
+            fresh.append(record)
+        stats.distinct += len(fresh)
+        if not fresh:
+            return
+        ids = [r["id"] for r in fresh]
+        modified = [true_instant(r.get(self._modified_raw), self.zone) if self._modified_raw else None for r in fresh]
+        known = [m for m in modified if m is not None]
+        if known:
+            newest = max(known)
+            if stats.max_modified is None or newest > stats.max_modified:
+                stats.max_modified = newest
+        existing = raw.existing_rows(self._connection, plan.table_name, ids) if self._lookups else {}
+        first_seen: list[datetime] = []
+        for record in fresh:
+            before = existing.get(record["id"])
+            if before is None:
+                stats.inserted += 1
+                first_seen.append(self.run_at)
+                continue
+            first_seen.append(before[0] or self.run_at)
+            if before[1] is not None:
+                stats.unretired += 1
+            if orjson.loads(before[2]) != record:
+                stats.updated += 1
+        if self.dry_run:
+            self.sink(Chunk(plan.object_key, None, len(fresh)))
+            return
+        table = pa.Table.from_arrays([
+            pa.array(ids, pa.string()),
+            pa.array([orjson.dumps(r).decode() for r in fresh], pa.string()),
+            pa.array([created_at(i) for i in ids], TIMESTAMP),
+            pa.array(modified, TIMESTAMP),
+            pa.array(first_seen, TIMESTAMP),
+            pa.array([self.run_at] * len(ids), TIMESTAMP),
+            pa.nulls(len(ids), TIMESTAMP),
+        ], schema=ARROW_SCHEMA)
+        self.sink(Chunk(plan.object_key, table, len(fresh)))
+
+    # ---- the end of a scan ----
+    def _finish(self) -> None:
+        stats, plan = self.stats, self.plan
+        problems = self._problems()
+        complete = False
+        if plan.mode == "reconcile":
+            if not problems:
+                check = self._fetch(1, rows_per_page=1)
+                stats.total_end = check.total_records
+                if check.total_records != stats.total_records:
+                    problems.append(f"total_records moved from {stats.total_records} to {check.total_records} "
+                                    "between the start and the end of the scan")
+            complete = not problems
+            stats.reconcile_status = "complete" if complete else "skipped: " + "; ".join(problems)
+            if complete:
+                self._retire()
+        elif problems:
+            stats.anomaly = "; ".join(problems)
+            log.warning("object %s: %s; its cursor stays where it was so the next run reads these again",
+                        plan.object_key, stats.anomaly)
+        if plan.modified is None:
+            stats.cursor_after = None
+        elif problems and plan.mode != "reconcile":
+            stats.cursor_after = plan.cursor_before
+        else:
+            candidates = [c for c in (plan.cursor_before, stats.max_modified) if c is not None]
+            stats.cursor_after = max(candidates) if candidates else None
+        stats.done = True
+        self.sink(Chunk(plan.object_key, None, 0, final=True, cursor=stats.cursor_after, complete=complete))
+
+    def _problems(self) -> list[str]:
+        stats = self.stats
+        problems = []
+        if stats.without_id:
+            problems.append(f"{stats.without_id} records had no id")
+        if stats.duplicates:
+            problems.append(f"{stats.duplicates} records came twice (the pages shifted while they were read)")
+        moved = sorted(set(stats.totals))
+        if len(moved) > 1:
+            problems.append(f"total_records moved during the scan ({moved[0]} to {moved[-1]})")
+        if stats.total_records is not None and stats.distinct + stats.without_id != stats.total_records:
+            problems.append(f"Knack reported {stats.total_records} records but its pages held "
+                            f"{stats.distinct + stats.without_id}")
+        return problems
+
+    def _retire(self) -> None:
+        """Mark the rows Knack no longer has (only ever called after a complete scan)."""
+        plan, stats = self.plan, self.stats
+        if not raw.table_exists(self._connection, plan.table_name):
+            return
+        missing = [i for i in raw.live_ids(self._connection, plan.table_name) if i not in self.seen]
+        stats.retired = len(missing)
+        if self.dry_run or not missing:
+            return
+        for batch in raw.chunks(missing, RETIRE_CHUNK):
+            rows = list(raw.rows_to_retire(self._connection, plan.table_name, batch))
+            if not rows:
+                continue
+            columns = list(zip(*rows, strict=True))
+            table = pa.Table.from_arrays([
+                pa.array(columns[0], pa.string()),
+                pa.array(columns[1], pa.string()),
+                pa.array(columns[2], TIMESTAMP),
+                pa.array(columns[3], TIMESTAMP),
+                pa.array(columns[4], TIMESTAMP),
+                pa.array(columns[5], TIMESTAMP),
+                pa.array([self.run_at] * len(rows), TIMESTAMP),
+            ], schema=ARROW_SCHEMA)
+            self.sink(Chunk(plan.object_key, table, 0))
+
+
+def empty_table() -> pa.Table:
+    """A raw table with no rows: makes dlt create an object's table before it has any record."""
+    return ARROW_SCHEMA.empty_table()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+__all__ = ["Chunk", "KnackApiError", "ObjectScan", "ScanPlan", "ScanStats", "empty_table", "make_plan"]
