@@ -16,7 +16,6 @@ from ingest.timezones import iana_timezone
 from knackhouse.errors import KnackApiError
 
 MAX_TABLE_NAME = 55  # PostgreSQL allows 63; dlt's staging and constraint names need a little room
-RESERVED_PREFIXES = ("_knack", "_dlt")
 
 
 @dataclass(frozen=True)
@@ -100,8 +99,9 @@ def slug(name: str) -> str:
 def assign_table_names(objects: Iterable[KnackObject], known: Mapping[str, str]) -> dict[str, str]:
     """Object key → raw table name: the known name when the object had one, else the slug of its name.
 
-    A name already taken (two objects with the same slug), empty, starting with a digit or with a
-    reserved prefix gets the object key added, so no two objects ever share a table.
+    A name already taken (two objects with the same slug), empty or starting with a digit gets the
+    object key added, so no two objects ever share a table; no slug starts with `_` (the metadata
+    tables' and dlt's prefix).
     """
     names = dict(known)
     taken = set(names.values())
@@ -109,7 +109,7 @@ def assign_table_names(objects: Iterable[KnackObject], known: Mapping[str, str])
         if obj.key in names:
             continue
         base = slug(obj.name)[:MAX_TABLE_NAME].strip("_")
-        if not base or base[0].isdigit() or base.startswith(RESERVED_PREFIXES) or base in taken:
+        if not base or base[0].isdigit() or base in taken:
             base = f"{slug(obj.key)}_{base}".strip("_")[:MAX_TABLE_NAME].strip("_")
         candidate, n = base, 2
         while candidate in taken:

@@ -75,6 +75,16 @@ from knackhouse.warehouse import ConnectionParts, connect, dlt_credentials
 log = logging.getLogger(__name__)
 
 
+class _ExpectedArrowHints(logging.Filter):
+    """`record` arrives as arrow text and is declared json on purpose: dlt's warning about it is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "when merging arrow schema with dlt schema" not in record.getMessage()
+
+
+_DLT_LOG_FILTER = _ExpectedArrowHints()
+
+
 @dataclass(frozen=True)
 class ObjectLoad:
     """What one run did for one Knack object."""
@@ -277,7 +287,7 @@ class _Run:
 
     def _new_batch(self, object_tables: dict[str, str], metadata_rows: dict[str, list[dict[str, Any]]] | None,
                    tables: dict[str, str] | None) -> Any:
-        from ingest import LoadBatch
+        from ingest.source import LoadBatch
 
         return LoadBatch(metadata=metadata_rows, table_names=tables, object_tables=object_tables)
 
@@ -292,7 +302,7 @@ class _Run:
 
     def _load(self, batch: Any, exists: set[str]) -> None:
         """One dlt load: extract the batch into a load package, normalize it, load it (state included)."""
-        from ingest import knack_source
+        from ingest.source import knack_source
 
         self.pipeline.extract(knack_source(batch), loader_file_format="csv")
         self.pipeline.normalize()
@@ -307,6 +317,9 @@ class _Run:
     def _pipeline(self) -> Any:
         import dlt
 
+        dlt_logger = logging.getLogger("dlt")
+        if _DLT_LOG_FILTER not in dlt_logger.filters:
+            dlt_logger.addFilter(_DLT_LOG_FILTER)
         dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
         dlt.config["normalize.parquet_normalizer.add_dlt_id"] = True
         dlt.config["data_writer.disable_compression"] = True

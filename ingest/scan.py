@@ -37,13 +37,13 @@ log = logging.getLogger(__name__)
 Mode = Literal["incremental", "full", "reconcile"]
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 ARROW_SCHEMA = pa.schema([
-    ("id", pa.string()),
-    ("record", pa.string()),
-    ("_knack_created_at", TIMESTAMP),
-    ("_knack_modified_at", TIMESTAMP),
-    ("_first_seen_at", TIMESTAMP),
-    ("_last_seen_at", TIMESTAMP),
-    ("_deleted_at", TIMESTAMP),
+    pa.field("id", pa.string(), nullable=False),
+    pa.field("record", pa.string(), nullable=False),
+    pa.field("_knack_created_at", TIMESTAMP),
+    pa.field("_knack_modified_at", TIMESTAMP),
+    pa.field("_first_seen_at", TIMESTAMP, nullable=False),
+    pa.field("_last_seen_at", TIMESTAMP, nullable=False),
+    pa.field("_deleted_at", TIMESTAMP),
 ])
 RETIRE_CHUNK = 5000
 
