@@ -21,6 +21,7 @@ import time
 from urllib.parse import quote, urlsplit
 
 from simulator.demo import DemoApp
+from simulator.knack_values import date_time_json
 from simulator.server import SimulatorServer
 
 RESULTS = "object_4"
@@ -55,15 +56,20 @@ def scan(sim: SimulatorServer) -> tuple[int, float]:
 
 def bench_serving(runs: int) -> None:
     app = DemoApp.generate(scale=1, seed=1)
+    table = app.tables[RESULTS]
     with SimulatorServer(app, seed=1) as sim:
-        records, elapsed = scan(sim)
-        print(f"serving, cold (renders every record): {records / elapsed:,.0f} records/s "
-              f"({records:,} records in {elapsed:.2f} s)")
-        rates = []
+        cold, warm = [], []
         for _ in range(runs):
+            table.forget_rendered()
+            table._queries.clear()
+            date_time_json.cache_clear()
             records, elapsed = scan(sim)
-            rates.append(records / elapsed)
-        summary("serving, warm (1000-record pages, rate limit off)", rates, "records/s")
+            cold.append(records / elapsed)
+            records, elapsed = scan(sim)
+            warm.append(records / elapsed)
+        print(f"serving {records:,} results, 1000-record pages, rate limit off:")
+        summary("  first scan (every record rendered)", cold, "records/s")
+        summary("  repeated scan (rendered bytes reused)", warm, "records/s")
 
 
 def bench_generation(runs: int) -> None:
