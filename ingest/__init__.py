@@ -3,9 +3,10 @@
 Laid out like dlt's verified sources: the `@dlt.source` is `knack_source` (defined in `source.py`
 and exported here, so it imports cleanly even where a `tests/ingest` folder shadows the package
 name); beside it `client.py` (HTTP client: shared rate limiter, request budget, dlt's retrying
-session), `metadata.py` (objects, fields, table names, drift), `dates.py` and `timezones.py` (Knack's wall clock and zone names),
-`scan.py` (reading one object, and proving a whole-object scan complete), `raw.py` (reads back from
-raw_knack), `settings.py` (constants) and `pipeline.py` (`run_ingest`, the entry point).
+session), `metadata.py` (objects, fields, table names, drift), `dates.py` and `timezones.py`
+(Knack's wall clock and zone names), `scan.py` (reading one object, and proving a whole-object
+scan complete), `raw.py` (reads back from raw_knack), `audit.py` (`audit.object_loads`),
+`progress.py` (the terminal display), `settings.py` (constants) and `pipeline.py` (`run_ingest`).
 
 The source is fed by `ingest.pipeline.run_ingest`, which reads Knack in background threads and
 hands the pages to dlt in batches (`LoadBatch`), so loading overlaps with the rate-limited reads.
