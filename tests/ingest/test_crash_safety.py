@@ -1,0 +1,71 @@
+"""A run killed with SIGKILL at any point leaves raw_knack consistent; the next run completes the work exactly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from knackhouse.warehouse import connect
+from simulator import Faults
+
+RUNNER = """
+import ingest.pipeline as pipeline
+from knackhouse.settings import Settings
+pipeline.BATCH_RECORDS = 400          # many small loads, so a kill can land between and inside them
+settings = Settings.from_env()
+pipeline.run_ingest(settings, settings.database_url, progress=False)
+"""
+
+
+def _loads_done(database_url: str) -> int:
+    connection = connect(database_url, autocommit=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("select to_regclass('raw_knack._dlt_loads') is not null")
+            if not cursor.fetchone()[0]:
+                return 0
+            cursor.execute("select count(*) from raw_knack._dlt_loads")
+            return int(cursor.fetchone()[0])
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("kill_when", ["while reading pages", "after the first load"])
+def test_a_run_killed_mid_way_is_completed_exactly_by_the_next_run(kill_when, demo_app, serve, ingest, raw,
+                                                                    settings_of, database_url) -> None:
+    sim = serve(demo_app, faults=Faults(slow_seconds=0.15))
+    settings = settings_of(sim)
+    env = {**os.environ, "KNACKHOUSE_HOME": str(settings.home), "KNACKHOUSE_DATABASE_URL": database_url,
+           "KNACK_APP_ID": sim.app_id, "KNACK_API_KEY": sim.api_key, "KNACK_API_URL": sim.base_url}
+    env.pop("KNACKHOUSE_APP_CONFIG", None)
+    child = subprocess.Popen([sys.executable, "-c", RUNNER], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and child.poll() is None:
+            if kill_when == "while reading pages" and sim.request_count >= 4:
+                break
+            if kill_when == "after the first load" and _loads_done(database_url) >= 1:
+                break
+            time.sleep(0.01)
+        assert child.poll() is None, "the run ended before it could be killed"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    sim.faults = Faults()
+    ingest(sim)
+    truth = demo_app.truth()
+    for object_key, ids in truth.live_ids.items():
+        rows = raw.rows(object_key)
+        assert set(rows) == set(ids), object_key
+        sent = {rid: json.loads(demo_app.tables[object_key].render(rid)) for rid in ids}
+        assert {i: r["record"] for i, r in rows.items()} == sent, object_key
+        assert all(r["_deleted_at"] is None for r in rows.values())
