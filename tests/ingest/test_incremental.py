@@ -120,3 +120,18 @@ def test_each_run_writes_one_audit_row_per_object(demo_app, serve, ingest, raw) 
         for o in sorted(result.objects, key=lambda o: o.object_key)]
     total = raw.query("select sum(requests + metadata_requests) from audit.object_loads where run_id = 'run-42'")
     assert total[0][0] == result.api_requests
+
+
+def test_progress_shows_pages_records_and_requests_per_object_when_asked(demo_app, serve, ingest, capsys) -> None:
+    sim = serve(demo_app)
+    ingest(sim, progress=True)
+    shown = capsys.readouterr().err
+    assert "vespa_results" in shown and "requests" in shown and "records/s" in shown
+    assert "3/3" in shown  # pages of the results object
+
+
+def test_progress_stays_quiet_when_not_on_a_terminal(demo_app, serve, ingest, capsys) -> None:
+    sim = serve(demo_app)
+    ingest(sim, progress=None)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
