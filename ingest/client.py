@@ -11,10 +11,11 @@ The API key travels only in a request header: it is never part of a URL, a messa
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,33 +41,45 @@ METADATA = "_metadata"
 
 
 class RateLimiter:
-    """At most `rate` requests start within any `window` seconds, across all threads.
+    """At most `rate` requests reach Knack within any `window` seconds, across all threads.
 
-    A sliding window like Knack's own; `margin` keeps clear of it when a request reaches the server
-    a little later than it left.
+    A sliding window like Knack's own. A request holds its slot from the moment it may start; when its
+    answer begins to arrive (`settle`), the slot moves to that moment, because Knack counted the request
+    somewhere in between: a request delayed on its way (a busy CPU, a new connection) can then never make
+    the eleventh in Knack's second. `margin` keeps clear of the window's edge.
     """
 
-    def __init__(self, rate: int | None = REQUESTS_PER_SECOND, window: float = 1.0,
+    def __init__(self, rate: float | None = REQUESTS_PER_SECOND, window: float = 1.0,
                  margin: float = RATE_WINDOW_MARGIN_SECONDS) -> None:
         self.rate = rate
         self.span = window + margin
-        self._starts: deque[float] = deque()
+        self._slots: dict[int, float] = {}
+        self._tickets = itertools.count()
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
-        """Block until one more request may start."""
+    def acquire(self) -> int | None:
+        """Block until one more request may start; returns its slot for `settle` (None without a limit)."""
         if not self.rate:
-            return
+            return None
         while True:
             with self._lock:
                 now = time.monotonic()
-                while self._starts and now - self._starts[0] >= self.span:
-                    self._starts.popleft()
-                if len(self._starts) < self.rate:
-                    self._starts.append(now)
-                    return
-                wait = self.span - (now - self._starts[0])
+                for slot, at in list(self._slots.items()):
+                    if now - at >= self.span:
+                        del self._slots[slot]
+                if len(self._slots) < self.rate:
+                    slot = next(self._tickets)
+                    self._slots[slot] = now
+                    return slot
+                wait = self.span - (now - min(self._slots.values()))
             time.sleep(max(wait, 0.001))
+
+    def settle(self, slot: int | None) -> None:
+        """The request's answer (or its failure) has arrived: Knack counted it no later than now."""
+        if slot is None:
+            return
+        with self._lock:
+            self._slots[slot] = time.monotonic()
 
 
 class RequestBudget:
@@ -118,8 +131,11 @@ class LimitedAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         match = OBJECT_IN_PATH.search(request.path_url or "")
         self.budget.spend(match.group(1) if match else METADATA)
-        self.limiter.acquire()
-        return super().send(request, **kwargs)
+        slot = self.limiter.acquire()
+        try:
+            return super().send(request, **kwargs)
+        finally:
+            self.limiter.settle(slot)
 
 
 class RetryingClient(Client):

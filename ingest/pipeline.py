@@ -19,6 +19,8 @@ Public API (the Prefect flow calls this):
 - `run_id`: the flow's run id (default: a new uuid); keys this run's rows in `audit.object_loads`.
 - `request_budget`: requests allowed per UTC day (default `ingest.settings.DAILY_REQUEST_BUDGET`); the run
   refuses (`KnackApiError`, exit 3) rather than exceed what is left of it today.
+- `requests_per_second`: the shared limiter's rate (default Knack's 10; None only against a simulator
+  without limits, for benchmarks).
 
 Returns `IngestResult`: `objects` (list of `ObjectLoad`: object_key, table_name, requests, pages,
 records_fetched, inserted, updated, retired, unretired, total_records (Knack's at scan time), full_scan,
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import threading
 import uuid
 from collections.abc import Sequence
@@ -66,6 +69,7 @@ from ingest.settings import (
     OBJECT_WORKERS,
     PIPELINE_NAME,
     PREFETCH_PAGES,
+    REQUESTS_PER_SECOND,
     SOURCE_NAME,
 )
 from knackhouse.errors import ConfigError
@@ -133,7 +137,8 @@ class IngestResult:
 def run_ingest(settings: Settings, database_url: str, *, reconcile: bool = False, dry_run: bool = False,
                full_refresh: bool = False, objects: Sequence[str] | None = None, progress: bool | None = None,
                run_id: str | None = None, exclude: Sequence[str] | None = None,
-               request_budget: int | None = None) -> IngestResult:
+               request_budget: int | None = None,
+               requests_per_second: float | None = REQUESTS_PER_SECOND) -> IngestResult:
     """Copy the Knack app into raw_knack (see the module docstring)."""
     if not settings.knack_app_id:
         raise ConfigError("KNACK_APP_ID is not set: knackhouse needs the Knack application id")
@@ -143,7 +148,8 @@ def run_ingest(settings: Settings, database_url: str, *, reconcile: bool = False
     configure_environment(settings)
     return _Run(settings, database_url, reconcile=reconcile, dry_run=dry_run, full_refresh=full_refresh,
                 objects=objects, exclude=exclude, progress=progress, run_id=run_id or uuid.uuid4().hex,
-                request_budget=DAILY_REQUEST_BUDGET if request_budget is None else request_budget).execute()
+                request_budget=DAILY_REQUEST_BUDGET if request_budget is None else request_budget,
+                requests_per_second=requests_per_second).execute()
 
 
 class _Run:
@@ -151,7 +157,7 @@ class _Run:
 
     def __init__(self, settings: Settings, database_url: str, *, reconcile: bool, dry_run: bool, full_refresh: bool,
                  objects: Sequence[str] | None, exclude: Sequence[str] | None, progress: bool | None, run_id: str,
-                 request_budget: int) -> None:
+                 request_budget: int, requests_per_second: float | None) -> None:
         self.settings = settings
         self.database_url = database_url
         self.reconcile = reconcile
@@ -163,9 +169,11 @@ class _Run:
         self.run_at = datetime.now(UTC)
         self.app_id = str(settings.knack_app_id)
         self.daily_budget = request_budget
+        self.requests_per_second = requests_per_second
         self.progress = IngestProgress(progress, f"Knack app {self.app_id} → {DATASET_NAME}")
         self.load_ids: list[str] = []
         self.stop = threading.Event()
+        self.import_dir = settings.home / "dlt" / "import" / run_id
 
     # ---- the run ----
     def execute(self) -> IngestResult:
@@ -174,7 +182,7 @@ class _Run:
         self.budget = RequestBudget(self.app_id, max(self.daily_budget - used_today, 0))
         self.budget.ensure(1, "reading the app's metadata")
         client = KnackClient(self.settings.knack_api_url, self.app_id, str(self.settings.knack_api_key),
-                             limiter=RateLimiter(), budget=self.budget,
+                             limiter=RateLimiter(self.requests_per_second), budget=self.budget,
                              max_connections=OBJECT_WORKERS * PREFETCH_PAGES + 4)
         self.pipeline = self._pipeline()
         if not self.dry_run:
@@ -289,7 +297,8 @@ class _Run:
                    tables: dict[str, str] | None) -> Any:
         from ingest.source import LoadBatch
 
-        return LoadBatch(metadata=metadata_rows, table_names=tables, object_tables=object_tables)
+        return LoadBatch(metadata=metadata_rows, table_names=tables, object_tables=object_tables,
+                         import_dir=self.import_dir)
 
     def _add(self, batch: Any, chunk: Chunk, object_tables: dict[str, str], exists: set[str]) -> None:
         table_name = object_tables[chunk.object_key]
@@ -304,7 +313,11 @@ class _Run:
         """One dlt load: extract the batch into a load package, normalize it, load it (state included)."""
         from ingest.source import knack_source
 
-        self.pipeline.extract(knack_source(batch), loader_file_format="csv")
+        self.import_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.pipeline.extract(knack_source(batch), loader_file_format="csv")
+        finally:
+            shutil.rmtree(self.import_dir, ignore_errors=True)  # the load package holds its own copies
         self.pipeline.normalize()
         info = self.pipeline.load()
         self.load_ids.extend(info.loads_ids)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -44,6 +45,7 @@ ARROW_SCHEMA = pa.schema([
     pa.field("_first_seen_at", TIMESTAMP, nullable=False),
     pa.field("_last_seen_at", TIMESTAMP, nullable=False),
     pa.field("_deleted_at", TIMESTAMP),
+    pa.field("_dlt_id", pa.string(), nullable=False),
 ])
 RETIRE_CHUNK = 5000
 
@@ -293,6 +295,7 @@ class ObjectScan:
             pa.array(first_seen, TIMESTAMP),
             pa.array([self.run_at] * len(ids), TIMESTAMP),
             pa.nulls(len(ids), TIMESTAMP),
+            row_keys(len(ids)),
         ], schema=ARROW_SCHEMA)
         self.sink(Chunk(plan.object_key, table, len(fresh)))
 
@@ -363,8 +366,14 @@ class ObjectScan:
                 pa.array(columns[4], TIMESTAMP),
                 pa.array(columns[5], TIMESTAMP),
                 pa.array([self.run_at] * len(rows), TIMESTAMP),
+                row_keys(len(rows)),
             ], schema=ARROW_SCHEMA)
             self.sink(Chunk(plan.object_key, table, 0))
+
+
+def row_keys(count: int) -> pa.Array:
+    """Fresh `_dlt_id` values (random, 14 characters like dlt's own)."""
+    return pa.array([secrets.token_urlsafe(10) for _ in range(count)], pa.string())
 
 
 def empty_table() -> pa.Table:

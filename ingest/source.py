@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import dlt
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 from dlt.extract.resource import DltResource
 
 from ingest.settings import SOURCE_NAME
@@ -22,6 +25,8 @@ RAW_COLUMNS: dict[str, dict[str, Any]] = {
     "_first_seen_at": {"data_type": "timestamp", "nullable": False},
     "_last_seen_at": {"data_type": "timestamp", "nullable": False},
     "_deleted_at": {"data_type": "timestamp", "nullable": True},
+    "_dlt_load_id": {"data_type": "text", "nullable": False},
+    "_dlt_id": {"data_type": "text", "nullable": False},
 }
 MERGE = {"disposition": "merge", "strategy": "upsert"}
 METADATA_TABLES: dict[str, dict[str, Any]] = {
@@ -64,6 +69,7 @@ class LoadBatch:
     table_names: dict[str, str] | None = None
     cursors: dict[str, datetime | None] = field(default_factory=dict)
     object_tables: dict[str, str] = field(default_factory=dict)
+    import_dir: Path | None = None
 
     @property
     def rows(self) -> int:
@@ -88,7 +94,7 @@ def knack_source(batch: LoadBatch) -> Iterator[DltResource]:
         object_key = by_table[table_name]
         cursor = batch.cursors.get(object_key, ...)  # Ellipsis: the object's scan has not finished yet
         yield dlt.resource(
-            _object_rows(batch.tables.get(table_name, []), object_key, cursor),
+            _object_rows(batch.tables.get(table_name, []), object_key, cursor, batch.import_dir),
             name=table_name, write_disposition=MERGE, primary_key="id", columns=RAW_COLUMNS,
         )
 
@@ -100,9 +106,21 @@ def _rows(rows: list[dict[str, Any]], table_names: dict[str, str] | None) -> Ite
         dlt.current.source_state()["tables"] = dict(table_names)
 
 
-def _object_rows(tables: list[pa.Table], object_key: str, cursor: Any) -> Iterator[pa.Table]:
-    """The object's arrow tables; then, when its scan finished in this batch, its new cursor into dlt state."""
-    yield from tables
+def _object_rows(tables: list[pa.Table], object_key: str, cursor: Any, import_dir: Path | None) -> Iterator[Any]:
+    """The object's rows as one CSV file dlt imports as it is (COPY), then its new cursor into dlt state.
+
+    The CSV is written here, by pyarrow, with this load's id: dlt neither re-reads nor re-types the rows.
+    """
+    if tables:
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        load_id = dlt.current.load_package_state()["load_id"]
+        table = table.append_column("_dlt_load_id", pa.array([load_id] * table.num_rows, pa.string()))
+        if import_dir is None:
+            yield table
+        else:
+            path = import_dir / f"{object_key}_{uuid.uuid4().hex}.csv"
+            pa_csv.write_csv(table, path)
+            yield dlt.mark.with_file_import(str(path), "csv", items_count=table.num_rows)
     if cursor is not ...:
         cursors = dlt.current.source_state().setdefault("cursors", {})
         if cursor is None:

@@ -153,6 +153,17 @@ def test_the_rate_limiter_lets_no_more_than_ten_requests_start_in_any_second_acr
         assert eleventh - first >= 0.999
 
 
+def test_a_slow_request_holds_its_rate_slot_until_its_answer_arrives() -> None:
+    limiter = RateLimiter(rate=2, window=0.5, margin=0.0)
+    slots = [limiter.acquire(), limiter.acquire()]
+    time.sleep(0.3)  # both requests are still on their way when their answers arrive
+    answered = time.monotonic()
+    for slot in slots:
+        limiter.settle(slot)
+    limiter.acquire()
+    assert time.monotonic() - answered >= 0.499
+
+
 def test_the_request_budget_refuses_the_request_past_its_limit() -> None:
     budget = RequestBudget("app1", limit=2)
     budget.spend("object_1")
