@@ -15,7 +15,9 @@ staff as (
         s.{{ entity_column('staff', 'name', 'full') }}::text as name,
         s.{{ entity_column('staff', 'role') }}::text as role,
         s.{{ entity_column('staff', 'establishment', 'ids') }}[1] as establishment_knack_id,
-        s.modified_at
+        s.modified_at,
+        s.first_seen_at,
+        s.last_seen_at
     from source as s
     where not s.is_deleted
 )
@@ -26,6 +28,8 @@ select
     st.name,
     st.role,
     st.modified_at,
+    st.first_seen_at,
+    st.last_seen_at,
     case when e.is_kept then st.establishment_knack_id end as establishment_knack_id,
     case
         when st.email is null then 'no_email'

@@ -1,54 +1,19 @@
 {{ config(enabled=has_entities(), materialized='partitioned_by_year', partition_key='result_key') }}
 
 with results as (
-    select * from {{ entity_model('vespa_results') }}
-),
-
-establishments as (
-    select * from {{ ref('dim_establishments') }}
-),
-
-students as (
-    select * from {{ ref('dim_students') }}
-),
-
-typed as (
-    select
-        r.knack_id,
-        {{ normalise_email(entity_column('vespa_results', 'student_email') ~ '::text') }} as email,
-        r.{{ entity_column('vespa_results', 'establishment', 'ids') }}[1] as establishment_knack_id,
-        r.{{ entity_column('vespa_results', 'cycle') }}::int as cycle,
-        r.{{ entity_column('vespa_results', 'vision') }}::numeric as vision,
-        r.{{ entity_column('vespa_results', 'effort') }}::numeric as effort,
-        r.{{ entity_column('vespa_results', 'systems') }}::numeric as systems,
-        r.{{ entity_column('vespa_results', 'practice') }}::numeric as practice,
-        r.{{ entity_column('vespa_results', 'attitude') }}::numeric as attitude,
-        r.{{ entity_column('vespa_results', 'overall') }}::numeric as overall,
-        r.{{ entity_column('vespa_results', 'completed_at') }} as completed_at,
-        r.{{ entity_column('vespa_results', 'completed_at', 'local_date') }} as completed_date,
-        r.modified_at
-    from results as r
-    where not r.is_deleted
-),
-
-with_year as (
-    select
-        t.*,
-        e.establishment_key,
-        {{ academic_year('t.completed_date', 'e.academic_year_start') }} as academic_year
-    from typed as t
-    join establishments as e on e.knack_id = t.establishment_knack_id
+    select * from {{ ref('int_vespa_results_resolved') }}
 ),
 
 ranked as (
     select
-        w.*,
-        s.student_key,
+        r.*,
+        {{ natural_key(['r.email', 'r.academic_year']) }} as student_key,
+        {{ natural_key(['r.connected_knack_id']) }} as establishment_key,
         -- dedup rule: latest modified wins, ties broken by the greatest knack_id
-        row_number() over (partition by w.email, w.academic_year, w.cycle
-                           order by w.modified_at desc nulls last, w.knack_id desc) as rn
-    from with_year as w
-    join students as s on s.email = w.email and s.academic_year = w.academic_year
+        row_number() over (partition by r.email, r.academic_year, r.cycle
+                           order by r.modified_at desc nulls last, r.knack_id desc) as rn
+    from results as r
+    where r.rejection_reason is null
 )
 
 select

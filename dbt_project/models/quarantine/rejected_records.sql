@@ -1,23 +1,34 @@
-{{ config(enabled=has_entities(), materialized='incremental', unique_key=['entity', 'knack_id', 'reason'],
-          on_schema_change='fail') }}
+{{ config(enabled=has_entities(), materialized='table') }}
 
--- held-back records; first_seen_at kept across runs, last_seen_at refreshed
+-- every live source record the marts hold back, with why; seen dates are ingest's, never the build's clock
 with students as (
-    select 'students' as entity, knack_id, rejection_reason, rejection_detail
-    from {{ ref('int_students_resolved') }} where rejection_reason is not null
+    select * from {{ ref('int_students_resolved') }}
+),
+
+staff as (
+    select * from {{ ref('int_staff_resolved') }}
+),
+
+results as (
+    select * from {{ ref('int_vespa_results_resolved') }}
+),
+
+rejected as (
+    select 'students' as entity, knack_id, rejection_reason, rejection_detail, first_seen_at, last_seen_at
+    from students where rejection_reason is not null
     union all
-    select 'staff', knack_id, rejection_reason, rejection_detail
-    from {{ ref('int_staff_resolved') }} where rejection_reason is not null
+    select 'staff', knack_id, rejection_reason, rejection_detail, first_seen_at, last_seen_at
+    from staff where rejection_reason is not null
+    union all
+    select 'vespa_results', knack_id, rejection_reason, rejection_detail, first_seen_at, last_seen_at
+    from results where rejection_reason is not null
 )
 
 select
-    s.entity::text as entity,
-    s.knack_id::text as knack_id,
-    s.rejection_reason::text as reason,
-    s.rejection_detail::text as detail,
-    {% if is_incremental() %}coalesce(t.first_seen_at, now()){% else %}now(){% endif %}::timestamptz as first_seen_at,
-    now()::timestamptz as last_seen_at
-from students as s
-{% if is_incremental() %}
-left join {{ this }} as t on t.entity = s.entity and t.knack_id = s.knack_id and t.reason = s.rejection_reason
-{% endif %}
+    entity::text as entity,
+    knack_id::text as knack_id,
+    rejection_reason::text as reason,
+    rejection_detail::text as detail,
+    first_seen_at::timestamptz as first_seen_at,
+    last_seen_at::timestamptz as last_seen_at
+from rejected
