@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from contextlib import closing
 from pathlib import Path
 from typing import Any
-
-from knackhouse.warehouse import connect
 
 REDACTED = "***"
 
@@ -86,30 +83,4 @@ def write(reports_dir: Path, summary: Mapping[str, Any], secrets: Iterable[str |
     path = reports_dir / f"{summary['run_id']}.md"
     path.write_text(markdown)
     path.with_suffix(".json").write_text(redact(json.dumps(summary, default=str, indent=2), list(secrets)))
-    return path
-
-
-def growth_plot(database_url: str, path: Path) -> Path | None:
-    """Plot rows per mart across successful runs from audit.runs; None when there is nothing to plot."""
-    with closing(connect(database_url)) as conn, conn.cursor() as cur:
-        cur.execute("select finished_at, rows_per_mart from audit.runs "
-                    "where status = 'success' and not dry_run order by finished_at")
-        history = cur.fetchall()
-    if not history:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    marts = sorted({name for _, rows in history for name in rows})
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for name in marts:
-        ax.plot([t for t, _ in history], [rows.get(name) for _, rows in history], marker="o", label=name)
-    ax.set_title("rows per mart by run")
-    ax.legend(fontsize="small")
-    fig.autofmt_xdate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
     return path

@@ -186,8 +186,9 @@ class DbtProject:
     def run_operation(self, macro: str, args: dict[str, Any] | None = None) -> DbtResult:
         return self._invoke(["run-operation", macro, "--args", json.dumps(args or {})])
 
-    def docs_generate(self) -> Path:
-        result = self._invoke(["docs", "generate"])
+    def docs_generate(self, compile: bool = True) -> Path:
+        """dbt docs into the target dir; `compile=False` reuses the manifest a build just wrote."""
+        result = self._invoke(["docs", "generate"] if compile else ["docs", "generate", "--no-compile"])
         if not result.success:
             raise RuntimeError(f"dbt docs generate failed: {result.exception}")
         return self.target_dir

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def simulate(args: argparse.Namespace, settings: Settings) -> int:
     print(f"KNACK_API_KEY={server.api_key}")
     print("serving on 127.0.0.1 until Ctrl-C", flush=True)
     sys.stdout.flush()
+    # Ctrl-C must stop it even when started with SIGINT ignored (a background job, a parent that ignores it)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

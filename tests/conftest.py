@@ -69,3 +69,23 @@ def settings_for(tmp_path: Path):
         return Settings(**values)  # type: ignore[arg-type]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One Prefect test harness (a temporary local API, ~10 s to start) shared by every test of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+def demo_app_at(scale: float, seed: int, days: int):
+    """A demo app generated for (scale, seed) and advanced `days` ordinary days: the generator is deterministic,
+    so two calls give the same records and ids (the incidents and guards suites copy a warehouse built from one)."""
+    from simulator import DemoApp
+
+    app = DemoApp(scale=scale, seed=seed)
+    for _ in range(days):
+        app.advance(1)
+    return app

@@ -61,3 +61,15 @@ def test_simulate_with_a_missing_fixture_folder_exits_2_naming_it(tmp_path: Path
                             capture_output=True, text=True, timeout=60,
                             env={**os.environ, "KNACKHOUSE_HOME": str(tmp_path / "home")})
     assert result.returncode == 2 and "nope" in result.stderr
+
+
+def test_simulate_stops_on_ctrl_c_even_when_started_with_sigint_ignored(tmp_path: Path) -> None:
+    env = {**os.environ, "KNACKHOUSE_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen([sys.executable, "-m", "knackhouse.cli", "simulate", "--port", "0", "--scale", "0.01"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert process.stdout is not None
+    lines = [process.stdout.readline() for _ in range(5)]
+    assert lines[-1].startswith("serving"), lines
+    code, out = stop(process)
+    assert code == 0 and "stopped after 0 requests" in out

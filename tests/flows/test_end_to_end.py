@@ -1,0 +1,128 @@
+"""The daily flow end to end against the simulator and a real PostgreSQL: a green day in-process, and the
+`knackhouse` command in a subprocess — killed with SIGKILL mid-run then rerun, and the demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from flows.daily_sync import RunOptions, daily_sync, without_secret
+from knackhouse import warehouse
+from simulator import DemoApp, SimulatorServer
+from simulator.demo_schema import RESULTS, STUDENTS
+
+KNACKHOUSE = [sys.executable, "-m", "knackhouse.cli"]
+
+
+def _scalar(database_url: str, sql: str, params: tuple = ()) -> object:
+    with closing(warehouse.connect(database_url)) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+        return row[0] if row else None
+
+
+@pytest.fixture(scope="module")
+def green_day(prefect_harness, server_url, tmp_path_factory):
+    """The initial load of a small demo app through the flow, in-process."""
+    name = "kh_flow_green"
+    with closing(warehouse.connect(server_url, autocommit=True)) as admin, admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+        cur.execute(f'create database "{name}"')
+    url = warehouse.with_database(server_url, name)
+    app = DemoApp(scale=0.02, seed=2)
+    from knackhouse.settings import Settings
+
+    with SimulatorServer(app) as sim:
+        settings = Settings(home=tmp_path_factory.mktemp("green") / "home", knack_app_id=sim.app_id,
+                            knack_api_key=sim.api_key, knack_api_url=sim.base_url)
+        outcome = daily_sync(settings=without_secret(settings), database_url=url, options=RunOptions(as_of=app.today))
+    yield outcome, url, sim.api_key
+    with closing(warehouse.connect(server_url, autocommit=True)) as admin, admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+
+
+def test_a_green_day_publishes_and_exits_zero(green_day):
+    outcome, url, _ = green_day
+    assert outcome.exit_code == 0, outcome.summary.get("headline")
+    assert outcome.summary["status"] == "success"
+    assert _scalar(url, "select count(*) from marts.dim_students") > 1000
+    assert _scalar(url, "select status from audit.runs where run_id = %s", (outcome.summary["run_id"],)) == "success"
+
+
+def test_the_report_shows_objects_marts_guards_durations_and_links(green_day):
+    outcome, _, _ = green_day
+    report = Path(outcome.report_path).read_text()
+    for section in ("## Objects", "## Marts", "## Guards", "## Durations", "## Links", "GX Data Docs: file://",
+                    "growth plot: "):
+        assert section in report, section
+    for step in ("ingest", "dbt build", "guards", "publish"):
+        assert f"| {step} |" in report
+    assert Path(outcome.summary["growth_plot"]).exists()
+
+
+def test_the_api_key_is_in_no_report_audit_row_or_artifact(green_day):
+    outcome, url, key = green_day
+    assert key not in Path(outcome.report_path).read_text()
+    assert key not in Path(outcome.report_path).with_suffix(".json").read_text()
+    assert _scalar(url, "select count(*) from audit.runs r where row_to_json(r)::text like %s", (f"%{key}%",)) == 0
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts()
+    assert artifacts and all(key not in str(a.data) for a in artifacts)
+
+
+def _cli_env(home: Path, database_url: str, sim: SimulatorServer | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KNACK"))}
+    env.update(KNACKHOUSE_HOME=str(home), KNACKHOUSE_DATABASE_URL=database_url)
+    if sim is not None:
+        env.update(KNACK_APP_ID=sim.app_id, KNACK_API_KEY=sim.api_key, KNACK_API_URL=sim.base_url)
+    return env
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_ingest_is_completed_by_the_next_run(database_url, tmp_path):
+    app = DemoApp(scale=0.05, seed=4)
+    with SimulatorServer(app) as sim:
+        env = _cli_env(tmp_path / "home", database_url, sim)
+        log = tmp_path / "killed-run.log"
+        with log.open("wb") as out:
+            first = subprocess.Popen([*KNACKHOUSE, "run", "--as-of", app.today.isoformat()], env=env, stdout=out,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and first.poll() is None and sim.request_count < 3:
+                time.sleep(0.05)
+            assert first.poll() is None, "the first run was still going when it was killed"
+            os.killpg(first.pid, signal.SIGKILL)  # the run and everything it started, as kill -9 would
+            first.wait(timeout=30)
+        killed_output = log.read_text(errors="replace")
+        second = subprocess.run([*KNACKHOUSE, "run", "--as-of", app.today.isoformat()], env=env,
+                                capture_output=True, text=True, timeout=600)
+        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+        truth = app.truth()
+        for object_key, table in ((STUDENTS, "students"), (RESULTS, "vespa_results")):
+            live = _scalar(database_url, f"select count(*) from raw_knack.{table} where _deleted_at is null")
+            assert live == len(truth.live_ids[object_key])
+        assert _scalar(database_url, "select count(*) from pg_locks l join pg_database d on d.oid = l.database "
+                      "where l.locktype = 'advisory' and d.datname = current_database()") == 0
+        for text in (killed_output, second.stdout, second.stderr):
+            assert sim.api_key not in text
+
+
+@pytest.mark.slow
+def test_the_demo_runs_days_with_an_incident_and_says_how_to_query(database_url, tmp_path):
+    done = subprocess.run([*KNACKHOUSE, "demo", "--scale", "0.02", "--days", "2"],
+                          env=_cli_env(tmp_path / "home", database_url, None), capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.count("# knackhouse daily-sync") == 3
+    assert "=== day 2" in done.stdout
+    assert "query the marts: psql" in done.stdout and "reports:" in done.stdout
+    assert (tmp_path / "home" / "reports").is_dir()
