@@ -1,0 +1,62 @@
+"""Incident 9: the nightly job died after repeated failures and nobody knew for twelve days. Every failed
+knackhouse run alerts, is recorded in audit.runs with the task that failed, and a run that finds the last
+good load older than the freshness threshold says so loudly."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def receiver(monkeypatch):
+    """A local webhook that keeps every alert it receives."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("KNACKHOUSE_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/alert")
+    yield received
+    server.shutdown()
+
+
+def test_each_failing_day_alerts_and_is_recorded(pipeline, receiver, monkeypatch):
+    pipeline.settings = replace(pipeline.settings, knack_api_key="a-rotated-key")
+    monkeypatch.setenv("KNACK_API_KEY", "a-rotated-key")
+    outcomes = [pipeline.day() for _ in range(3)]
+    assert [o.exit_code for o in outcomes] == [3, 3, 3]
+    assert len(receiver) == 3
+    assert all(a["failed_task"] == "ingest" and "401" in a["message"] for a in receiver)
+    statuses = pipeline.query("select status from audit.runs order by started_at desc limit 3")
+    assert statuses == [("failed",)] * 3
+
+
+def test_a_stale_warehouse_is_reported_loudly(pipeline, receiver, monkeypatch):
+    monkeypatch.setenv("KNACKHOUSE_FRESHNESS_HOURS", "0.0001")
+    outcome = pipeline.day()
+    assert "last successful load was" in outcome.summary["stale"]
+    assert "STALE DATA" in pipeline.report(outcome)
+    assert receiver and receiver[-1]["stale"] == outcome.summary["stale"]
+
+
+def test_the_schedule_is_a_prefect_deployment_with_a_cron():
+    from flows.cli import deployment
+    from knackhouse.settings import Settings
+
+    deployed = deployment(Settings(home=Path("/tmp")), cron="30 1 * * *", timezone="Europe/London")
+    assert deployed.schedules[0].schedule.cron == "30 1 * * *"
+    assert deployed.schedules[0].schedule.timezone == "Europe/London"

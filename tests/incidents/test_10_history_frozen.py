@@ -1,0 +1,52 @@
+"""Incident 10: each sync overwrote the previous academic year; the archive was re-imported from CSV.
+knackhouse freezes closed years as partitions whose content hashes are kept in audit; a normal run can't
+change them, whatever Knack now says; reopening a year is an explicit, logged option."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.demo_schema import R_OVERALL, RESULTS
+
+CLOSED_YEAR = "2023/2024"
+HASHES = "select academic_year, content_hash, row_count from audit.frozen_partitions order by 1"
+PARTITION = "select knack_id, overall from marts.fct_vespa_results where academic_year = %s order by 1"
+
+
+@pytest.fixture
+def edited(pipeline):
+    """A closed-year result edited in Knack (its score changed, Date Modified touched)."""
+    knack_id = pipeline.scalar("select knack_id from marts.fct_vespa_results where academic_year = %s "
+                               "order by knack_id limit 1", (CLOSED_YEAR,))
+    values = list(pipeline.app.tables[RESULTS].rows[knack_id])
+    values[R_OVERALL] = 1 if values[R_OVERALL] != 1 else 2
+    pipeline.app.touch(RESULTS, knack_id, tuple(values))
+    return pipeline, knack_id, values[R_OVERALL]
+
+
+def test_a_normal_run_leaves_a_closed_year_untouched(edited):
+    pipeline, knack_id, _ = edited
+    hashes = pipeline.query(HASHES)
+    partition = pipeline.query(PARTITION, (CLOSED_YEAR,))
+    assert {year for year, _, _ in hashes} >= {CLOSED_YEAR, "2024/2025"}
+    outcome = pipeline.run()
+    assert outcome.exit_code == 0
+    assert pipeline.query(PARTITION, (CLOSED_YEAR,)) == partition
+    assert pipeline.query(HASHES) == hashes
+    assert outcome.summary["records_per_object"][RESULTS]["updated"] >= 1
+
+
+def test_reopening_the_year_applies_the_change_and_is_logged(edited, caplog):
+    pipeline, knack_id, overall = edited
+    pipeline.run()
+    outcome = pipeline.run(reopen_years=[CLOSED_YEAR])
+    assert outcome.exit_code == 0
+    assert pipeline.scalar("select overall from marts.fct_vespa_results where knack_id = %s", (knack_id,)) == overall
+    assert outcome.summary["options"]["reopen_years"] == [CLOSED_YEAR]
+    assert any(f"reopening frozen academic years {CLOSED_YEAR}" in r.getMessage() for r in caplog.records)
+
+
+def test_the_frozen_partition_check_passes_after_runs(ordinary_day):
+    outcome = ordinary_day.outcomes[-1]
+    nodes = {n["name"]: n["status"] for n in outcome.summary["dbt_nodes"]}
+    assert nodes["test.knackhouse.assert_frozen_partitions_unchanged"] == "pass"
