@@ -62,11 +62,12 @@ def _env_float(name: str, default: float) -> float:
 
 
 def _is_knack_error(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry only Knack API failures; a bug must not be hidden by a retry."""
+    """Retry only Knack API failures that waiting may cure (an outage, a 429 storm); a refused key, an unknown
+    object, the used-up quota and every bug fail at once."""
     try:
         state.result()
-    except KnackApiError:
-        return True
+    except KnackApiError as error:
+        return error.transient
     except Exception:  # noqa: BLE001 - any other failure is final
         return False
     return False
@@ -176,6 +177,18 @@ def _quarantined(database_url: str) -> dict[str, int]:
         return dict(cur.fetchall())
 
 
+def _business_filters(database_url: str) -> list[dict[str, Any]]:
+    """Rows each business filter of the models kept and dropped (intermediate.int_filter_summary)."""
+    with closing(connect(database_url)) as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass('intermediate.int_filter_summary')")
+        if cur.fetchone()[0] is None:
+            return []
+        cur.execute("select filter_name, rows_in, rows_kept, rows_dropped, rows_empty "
+                    "from intermediate.int_filter_summary order by 1")
+        names = [c.name for c in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
 def _timed(steps: dict[str, float], name: str, call: Callable[[], T]) -> T:
     start = time.monotonic()
     try:
@@ -267,6 +280,7 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
     if not options.dry_run:
         summary["rows_per_mart"] = _rows_per_mart(database_url)
         summary["quarantined"] = _quarantined(database_url)
+        summary["business_filters"] = _business_filters(database_url)
     summary["step_seconds"] = steps
     summary["finished_at"] = datetime.now(UTC).isoformat()
     secrets = [settings.knack_api_key]

@@ -52,6 +52,12 @@ def render(summary: Mapping[str, Any]) -> str:
     if quarantined:
         lines += ["## Quarantined", ""]
         lines += _table(["reason", "records"], [[k, v] for k, v in quarantined.items()]) + [""]
+    filters = summary.get("business_filters") or []
+    if filters:
+        lines += ["## Business filters (in the models, never at extraction)", ""]
+        lines += _table(["filter", "rows in", "kept", "dropped", "of which empty"],
+                        [[f.get("filter_name"), f.get("rows_in"), f.get("rows_kept"), f.get("rows_dropped"),
+                          f.get("rows_empty")] for f in filters]) + [""]
     guards = summary.get("guard_results") or []
     if guards:
         lines += ["## Guards", ""]

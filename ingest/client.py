@@ -34,7 +34,7 @@ from ingest.settings import (
     RETRY_BACKOFF_FACTOR,
     ROWS_PER_PAGE,
 )
-from knackhouse.errors import KnackApiError
+from knackhouse.errors import KnackApiError, KnackApiRefused
 
 OBJECT_IN_PATH = re.compile(r"/objects/([^/?]+)/records")
 METADATA = "_metadata"
@@ -116,7 +116,7 @@ class RequestBudget:
             )
 
 
-class QuotaRefused(KnackApiError):
+class QuotaRefused(KnackApiRefused):
     """The run would exceed the daily request budget, so it stopped before asking."""
 
 
@@ -232,18 +232,18 @@ class KnackClient:
                 raise KnackApiError(f"Knack app {self.app_id}: {what}: the answer is not JSON") from None
         reason = _knack_message(response)
         if status in (401, 403):
-            raise KnackApiError(
+            raise KnackApiRefused(
                 f"Knack app {self.app_id}: {what}: HTTP {status}, the app id or API key was refused ({reason})"
             )
         if status == 404:
-            raise KnackApiError(f"Knack app {self.app_id}: {what}: not found (HTTP 404: {reason})")
+            raise KnackApiRefused(f"Knack app {self.app_id}: {what}: not found (HTTP 404: {reason})")
         if _is_daily_limit(response):
-            raise KnackApiError(f"Knack app {self.app_id}: {what}: the plan's daily API limit is used up ({reason})")
+            raise KnackApiRefused(f"Knack app {self.app_id}: {what}: the plan's daily API limit is used up ({reason})")
         if status == 429 or status >= 500:
             raise KnackApiError(
                 f"Knack app {self.app_id}: {what}: HTTP {status} still after {MAX_ATTEMPTS} attempts ({reason})"
             )
-        raise KnackApiError(f"Knack app {self.app_id}: {what}: HTTP {status} ({reason})")
+        raise KnackApiRefused(f"Knack app {self.app_id}: {what}: HTTP {status} ({reason})")
 
 
 def _knack_message(response: requests.Response) -> str:

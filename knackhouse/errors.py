@@ -23,6 +23,14 @@ class KnackApiError(KnackhouseError):
     """The Knack API failed (after retries): exit 3."""
 
     exit_code = 3
+    transient = True  # Knack may answer later (an outage, a storm of 429s): the flow's task retry may help
+
+
+class KnackApiRefused(KnackApiError):
+    """Knack refused the request for a reason that waiting does not change (a wrong key, an unknown object,
+    the daily quota used up): exit 3, and never retried."""
+
+    transient = False
 
 
 class NotBuiltYet(KnackhouseError):

@@ -37,3 +37,10 @@ def test_written_report_redacts_the_api_key(tmp_path: Path) -> None:
     assert "sekret-key-123" not in path.read_text()
     assert "sekret-key-123" not in path.with_suffix(".json").read_text()
     assert report.REDACTED in path.read_text()
+
+
+def test_report_shows_what_each_business_filter_kept_and_dropped() -> None:
+    text = report.render({**SUMMARY, "business_filters": [
+        {"filter_name": "coaching_portal_establishments", "rows_in": 140, "rows_kept": 93, "rows_dropped": 47,
+         "rows_empty": 12}]})
+    assert "| coaching_portal_establishments | 140 | 93 | 47 | 12 |" in text

@@ -41,3 +41,18 @@ def test_the_business_filter_is_visible_with_kept_and_dropped_counts(ordinary_da
         "select rows_in, rows_kept, rows_dropped from intermediate.int_filter_summary "
         "where filter_name = 'active_establishments'")
     assert (rows_in, kept, dropped) == (len(truth.establishments), len(active), len(truth.establishments) - len(active))
+
+
+def test_the_portal_filter_ignores_case_and_counts_empty_values_in_the_open(ordinary_day):
+    pipeline = ordinary_day
+    portal = {k: v[E_PORTAL] for k, v in pipeline.app.tables[ESTABLISHMENTS].rows.items()}
+    coaching = {k for k, p in portal.items() if "coaching portal" in " ".join(p.lower().split())}
+    assert {k for (k,) in pipeline.query("select knack_id from marts.dim_establishments where is_coaching_portal")} \
+        == coaching
+    [(rows_in, kept, dropped, empty)] = pipeline.query(
+        "select rows_in, rows_kept, rows_dropped, rows_empty from intermediate.int_filter_summary "
+        "where filter_name = 'coaching_portal_establishments'")
+    assert (rows_in, kept, dropped, empty) == (len(portal), len(coaching), len(portal) - len(coaching),
+                                               sum(1 for p in portal.values() if not p.strip()))
+    report = pipeline.report()
+    assert f"| coaching_portal_establishments | {len(portal)} | {len(coaching)} |" in report

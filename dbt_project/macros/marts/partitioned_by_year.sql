@@ -13,6 +13,11 @@
     {%- set closed_cfg = var('closed_years', []) -%}
     {%- set reopen = var('reopen_years', []) -%}
     {%- set tmp = this.schema ~ '.' ~ this.identifier ~ '__build' -%}
+    {%- set enforced = config.get('contract').enforced -%}
+    {%- set columns = adapter.dispatch('get_column_names', 'dbt')() if enforced else '*' -%}
+    {#- an enforced contract: the SQL's columns and types must match the yml (dbt raises before anything is
+        written), and the parent is created from the yml's columns and constraints -#}
+    {% if enforced %}{{ get_assert_columns_equivalent(sql) }}{% endif %}
 
     {{ run_hooks(pre_hooks) }}
 
@@ -31,8 +36,12 @@
             {#- a full refresh keeps frozen partitions: only the parent's open partitions are rebuilt -#}
         {% else %}
         {% call statement('create_parent') %}
+            {% if enforced %}
+            create table {{ target }} {{ get_table_columns_and_constraints() }} partition by list (academic_year);
+            {% else %}
             create table {{ target }} (like {{ tmp }}) partition by list (academic_year);
             alter table {{ target }} add primary key ({{ config.get('partition_key', 'result_key') }}, academic_year);
+            {% endif %}
         {% endcall %}
         {% endif %}
     {% endif %}
@@ -47,7 +56,7 @@
         {% if not exists %}
             {% call statement('part_' ~ loop.index) %}
                 create table {{ part_rel }} partition of {{ target }} for values in ('{{ year }}');
-                insert into {{ part_rel }} select * from {{ tmp }} where academic_year = '{{ year }}';
+                insert into {{ part_rel }} {{ '(' ~ columns ~ ')' if enforced }} select {{ columns }} from {{ tmp }} where academic_year = '{{ year }}';
             {% endcall %}
         {% elif closed and year not in reopen %}
             {{ log("partitioned_by_year: " ~ part_rel ~ " is frozen (closed year " ~ year ~ "); not touched", info=true) }}
@@ -57,7 +66,7 @@
             {% endif %}
             {% call statement('part_' ~ loop.index) %}
                 delete from {{ part_rel }};
-                insert into {{ part_rel }} select * from {{ tmp }} where academic_year = '{{ year }}';
+                insert into {{ part_rel }} {{ '(' ~ columns ~ ')' if enforced }} select {{ columns }} from {{ tmp }} where academic_year = '{{ year }}';
                 {% if year in reopen %}delete from audit.frozen_partitions where table_name = '{{ this.identifier }}' and academic_year = '{{ year }}';{% endif %}
             {% endcall %}
         {% endif %}

@@ -1,6 +1,7 @@
 {{ config(enabled=has_entities(), materialized='table') }}
 
--- business filter: active schools (status 'active', case-insensitive; empty status is not active)
+-- business filters as flags, never as a where: active schools (status 'active', case-insensitive; empty is
+-- not active) and coaching-portal schools (portal type contains 'coaching portal', any case or spacing)
 with establishments as (
     select * from {{ ref('int_establishments_deduplicated') }}
 )
@@ -12,5 +13,6 @@ select
         when status is null then 'empty_status'
         when status <> 'active' then 'status_' || status
     end as filter_reason,
-    is_active as is_kept
+    is_active as is_kept,
+    coalesce(regexp_replace(portal_type, '\s+', ' ', 'g') like '%coaching portal%', false) as is_coaching_portal
 from establishments

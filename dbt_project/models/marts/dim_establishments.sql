@@ -13,5 +13,6 @@ select
     country::text as country,
     email_domain::text as email_domain,
     academic_year_start::text as academic_year_start,
-    is_active::boolean as is_active
+    is_active::boolean as is_active,
+    is_coaching_portal::boolean as is_coaching_portal
 from establishments
