@@ -103,13 +103,21 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
     return outcomes
 
 
+DEMO_DATABASE = "knackhouse_demo"
+
+
 def demo(args: argparse.Namespace, settings: Settings) -> int:
-    """Embedded warehouse + simulator: initial load, then --days simulated days; prints each report."""
+    """Embedded warehouse + simulator: initial load, then --days simulated days; prints each report.
+
+    The demo runs in a database of its own (`knackhouse_demo` on the warehouse's server), created afresh
+    each time: simulated data never reaches the database `knackhouse run` loads, and a second demo gives
+    the same result as the first.
+    """
     configure_environment(settings)
     _quiet_logs_off_terminal()
-    from knackhouse.warehouse import resolve_url
+    from knackhouse.warehouse import create_database, resolve_url
 
-    database_url = resolve_url(settings)
+    database_url = create_database(resolve_url(settings), DEMO_DATABASE, replace=True)
     incident_day = max(1, args.days // 2) if args.days else None
     outcomes = _simulated_runs(settings, database_url, args.scale, args.seed, args.days, incident_day)
     print(f"\nreports: {settings.home / 'reports'}")
@@ -123,15 +131,12 @@ def ci(args: argparse.Namespace, settings: Settings) -> int:
 
     configure_environment(settings)
     _quiet_logs_off_terminal()
-    from knackhouse.warehouse import connect, resolve_url, with_database
+    from knackhouse.warehouse import create_database, drop_database, resolve_url
 
     server = resolve_url(settings)
     name = f"knackhouse_ci_{uuid.uuid4().hex[:8]}"
-    admin = connect(server, autocommit=True)
     try:
-        admin.cursor().execute(f"create database {name}")
-        outcomes = _simulated_runs(settings, with_database(server, name), args.scale, args.seed, 0, None)
+        outcomes = _simulated_runs(settings, create_database(server, name), args.scale, args.seed, 0, None)
     finally:
-        admin.cursor().execute(f"drop database if exists {name} with (force)")
-        admin.close()
+        drop_database(server, name)
     return max(o.exit_code for o in outcomes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import os
 import subprocess
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -180,3 +181,18 @@ def sqlalchemy_url(url: str) -> str:
 def with_database(url: str, dbname: str) -> str:
     """The same server, another database."""
     return ConnectionParts.from_url(url).url(dbname=dbname)
+
+
+def create_database(server_url: str, dbname: str, *, replace: bool = False) -> str:
+    """Create `dbname` on the server (first dropping it when `replace`); returns its URL."""
+    with closing(connect(server_url, autocommit=True)) as admin, admin.cursor() as cur:
+        if replace:
+            cur.execute(f'drop database if exists "{dbname}" with (force)')
+        cur.execute(f'create database "{dbname}"')
+    return with_database(server_url, dbname)
+
+
+def drop_database(server_url: str, dbname: str) -> None:
+    """Drop `dbname` from the server, closing its sessions."""
+    with closing(connect(server_url, autocommit=True)) as admin, admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{dbname}" with (force)')

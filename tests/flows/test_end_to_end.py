@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.cli import DEMO_DATABASE
 from flows.daily_sync import RunOptions, daily_sync, without_secret
 from knackhouse import warehouse
 from simulator import DemoApp, SimulatorServer
@@ -126,3 +127,11 @@ def test_the_demo_runs_days_with_an_incident_and_says_how_to_query(database_url,
     assert "=== day 2" in done.stdout
     assert "query the marts: psql" in done.stdout and "reports:" in done.stdout
     assert (tmp_path / "home" / "reports").is_dir()
+    demo_url = warehouse.with_database(database_url, DEMO_DATABASE)
+    try:
+        assert f"psql '{demo_url}'" in done.stdout
+        assert _scalar(demo_url, "select count(*) from marts.dim_students") > 0
+        assert _scalar(database_url, "select to_regnamespace('raw_knack')") is None, \
+            "the demo never loads simulated data into the configured database"
+    finally:
+        warehouse.drop_database(database_url, DEMO_DATABASE)
