@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 
 
 def parse_bench_args(doc: str | None, repeat: int) -> tuple[argparse.Namespace, str | None]:
@@ -17,3 +18,11 @@ def parse_bench_args(doc: str | None, repeat: int) -> tuple[argparse.Namespace, 
     if not server:
         print("set KNACKHOUSE_DATABASE_URL to a PostgreSQL server (the benchmark creates its databases there)")
     return args, server
+
+
+def print_spread(label: str, values: list[float], unit: str = "s", fmt: str = "{:.2f}") -> None:
+    """One line of min/median/max (and how many runs) for a measurement; nothing when it has no values."""
+    if not values:
+        return
+    print(f"{label:<58} min {fmt.format(min(values))}  median {fmt.format(statistics.median(values))}  "
+          f"max {fmt.format(max(values))} {unit}  ({len(values)} runs)")

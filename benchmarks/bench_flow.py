@@ -12,22 +12,17 @@ Goal (issue 8): under 10 s a run. Prints min/median/max.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 import uuid
 from contextlib import closing
 from pathlib import Path
 
-from bench_args import parse_bench_args
+from bench_args import parse_bench_args, print_spread
 
 from knackhouse.settings import Settings, configure_environment
 
 WORK_STEPS = ("ingest", "dbt build", "dbt docs", "guards", "publish")
-
-
-def _spread(label: str, values: list[float]) -> None:
-    print(f"{label:<40} min {min(values):.2f} s  median {statistics.median(values):.2f} s  max {max(values):.2f} s")
 
 
 def main() -> int:
@@ -70,8 +65,8 @@ def main() -> int:
         finally:
             with closing(warehouse.connect(server, autocommit=True)) as admin, admin.cursor() as cur:
                 cur.execute(f'drop database if exists "{name}" with (force)')
-    _spread(f"daily run, wall (scale {args.scale})", totals)
-    _spread("flow overhead per run (goal < 10 s)", overheads)
+    print_spread(f"daily run, wall (scale {args.scale})", totals)
+    print_spread("flow overhead per run (goal < 10 s)", overheads)
     return 0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_args import parse_bench_args
+from bench_args import parse_bench_args, print_spread
 
 from knackhouse.settings import Settings, configure_environment
 
@@ -105,13 +104,6 @@ def _lower_bound(records: dict[str, int]) -> int:
     return 1 + sum(math.ceil(n / 1000) for n in records.values())
 
 
-def _spread(label: str, values: list[float], unit: str, fmt: str = "{:.2f}") -> None:
-    if not values:
-        return
-    print(f"{label:<58} min {fmt.format(min(values))}  median {fmt.format(statistics.median(values))}  "
-          f"max {fmt.format(max(values))} {unit}")
-
-
 def main() -> int:
     args, server_url = parse_bench_args(__doc__, repeat=3)
     if not server_url:
@@ -186,19 +178,22 @@ def main() -> int:
 
         print()
         lower = _lower_bound(counts)
-        _spread("full load: requests per run", [float(r) for r in full_requests], f"(lower bound {lower})", "{:.0f}")
-        _spread("incremental day: records changed", changed_share, "% of all records")
-        _spread("incremental day: requests per run", [float(r) for r in day_requests],
+        print_spread("full load: requests per run", [float(r) for r in full_requests], f"(lower bound {lower})",
+                     "{:.0f}")
+        print_spread("incremental day: records changed", changed_share, "% of all records")
+        print_spread("incremental day: requests per run", [float(r) for r in day_requests],
                 f"(lower bounds {min(day_bounds)}..{max(day_bounds)})", "{:.0f}")
-        _spread("incremental day: requests / lower bound", [r / b for r, b in zip(day_requests, day_bounds,
+        print_spread("incremental day: requests / lower bound", [r / b for r, b in zip(day_requests, day_bounds,
                                                                                    strict=True)], "x")
-        _spread("full load, 10 req/s limit on: seconds", limited, f"(target {target:.1f} s = 1.15 × N/10,000)")
-        _spread("full load, 10 req/s limit on: seconds / (N/10,000)", ratio, "(target ≤ 1.15)")
+        print_spread("full load, 10 req/s limit on: seconds", limited, f"(target {target:.1f} s = 1.15 × N/10,000)")
+        print_spread("full load, 10 req/s limit on: seconds / (N/10,000)", ratio, "(target ≤ 1.15)")
         print(f"{'limit off, cold simulator cache: records/s':<58} {cold:,.0f}")
-        _spread("limit off, warm simulator cache: records/s", rates, "records/s", "{:,.0f}")
+        print_spread("limit off, warm simulator cache: records/s", rates, "records/s", "{:,.0f}")
         print(f"{'peak memory of the loader process':<58} {peak_mib:,.0f} MiB")
-        _spread("incremental day: requests vs full load", [100 * r / base.api_requests for r in day_requests], "%")
-        _spread("incremental day: time vs full load (limit on)", [100 * s / full_seconds for s in day_seconds], "%")
+        print_spread("incremental day: requests vs full load", [100 * r / base.api_requests for r in day_requests],
+                     "%")
+        print_spread("incremental day: time vs full load (limit on)", [100 * s / full_seconds for s in day_seconds],
+                     "%")
     finally:
         sim.stop()
     return 0

@@ -24,13 +24,9 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
-from bench_args import parse_bench_args
+from bench_args import parse_bench_args, print_spread
 
 from knackhouse.settings import Settings, configure_environment
-
-
-def _spread(label: str, values: list[float]) -> None:
-    print(f"{label:<46} min {min(values):.2f} s  median {statistics.median(values):.2f} s  max {max(values):.2f} s")
 
 
 def main() -> int:
@@ -98,13 +94,13 @@ def main() -> int:
             full_builds.append(time.perf_counter() - started)
             print(f"full refresh: dbt build {full_builds[-1]:.1f} s, success {built.success}", flush=True)
         print()
-        _spread(f"full dbt build (scale {args.scale:g})", full_builds)
+        print_spread(f"full dbt build (scale {args.scale:g})", full_builds)
         if daily_builds:
-            _spread(f"daily dbt build after ~1% change (scale {args.scale:g})", daily_builds)
+            print_spread(f"daily dbt build after ~1% change (scale {args.scale:g})", daily_builds)
             share = statistics.median(daily_builds) / statistics.median(full_builds)
             print(f"{'daily build / full build (median)':<46} {share:.0%}")
-        _spread(f"metric queries (scale {args.scale:g})", metric_seconds)
-        _spread(f"whole guard step (scale {args.scale:g})", guard_seconds)
+        print_spread(f"metric queries (scale {args.scale:g})", metric_seconds)
+        print_spread(f"whole guard step (scale {args.scale:g})", guard_seconds)
     finally:
         with closing(connect(server, autocommit=True)) as admin, admin.cursor() as cur:
             cur.execute(f'drop database if exists "{name}" with (force)')

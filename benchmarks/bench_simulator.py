@@ -14,11 +14,12 @@ import argparse
 import http.client
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import time
 from urllib.parse import quote, urlsplit
+
+from bench_args import print_spread
 
 from simulator.demo import DemoApp
 from simulator.knack_values import date_time_json
@@ -26,11 +27,6 @@ from simulator.server import SimulatorServer
 
 RESULTS = "object_4"
 FILTER = quote(json.dumps([{"field": "field_31", "operator": "is after", "value": "01/01/2020 00:00"}]))
-
-
-def summary(label: str, values: list[float], unit: str) -> None:
-    print(f"{label}: min {min(values):,.1f} / median {statistics.median(values):,.1f} / "
-          f"max {max(values):,.1f} {unit} ({len(values)} runs)")
 
 
 def scan(sim: SimulatorServer) -> tuple[int, float]:
@@ -68,8 +64,8 @@ def bench_serving(runs: int) -> None:
             records, elapsed = scan(sim)
             warm.append(records / elapsed)
         print(f"serving {records:,} results, 1000-record pages, rate limit off:")
-        summary("  first scan (every record rendered)", cold, "records/s")
-        summary("  repeated scan (rendered bytes reused)", warm, "records/s")
+        print_spread("  first scan (every record rendered)", cold, "records/s")
+        print_spread("  repeated scan (rendered bytes reused)", warm, "records/s")
 
 
 def bench_generation(runs: int) -> None:
@@ -79,7 +75,7 @@ def bench_generation(runs: int) -> None:
         app = DemoApp.generate(scale=1, seed=seed)
         seconds.append(time.perf_counter() - started)
     counts = {t.name: len(t.rows) for t in app.tables.values()}
-    summary("generation at scale 1", seconds, "s")
+    print_spread("generation at scale 1", seconds, "s")
     print(f"  scale-1 app: {counts}")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "staging"))
 
+from bench_args import print_spread  # noqa: E402
 from raw_loader import load_metadata, load_records  # noqa: E402
 from synthetic_app import synthetic_metadata, synthetic_records  # noqa: E402
 
@@ -33,9 +33,7 @@ def timed(label: str, repeat: int, run: Callable[[], object]) -> None:
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    print(
-        f"{label}: min {min(times):.2f}s  median {statistics.median(times):.2f}s  max {max(times):.2f}s  (n={repeat})"
-    )
+    print_spread(label, times)
 
 
 def generate_wide_app() -> None:
