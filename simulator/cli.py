@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 from pathlib import Path
 
 from knackhouse.errors import ConfigError
@@ -35,16 +34,16 @@ def simulate(args: argparse.Namespace, settings: Settings) -> int:
         server.bind()
     except OSError as error:
         raise ConfigError(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}") from error
-    counts = ", ".join(f"{t.name} {len(t.rows)}" for t in app.tables.values())
-    print(f"Knack simulator: {app.name} ({counts}); simulated date {app.today}")
-    print(f"KNACK_API_URL={server.base_url}")
-    print(f"KNACK_APP_ID={server.app_id}")
-    print(f"KNACK_API_KEY={server.api_key}")
-    print("serving on 127.0.0.1 until Ctrl-C", flush=True)
-    sys.stdout.flush()
-    # Ctrl-C must stop it even when started with SIGINT ignored (a background job, a parent that ignores it)
+    # Ctrl-C must stop it even when started with SIGINT ignored (a background job, a parent that ignores it);
+    # set before "serving" is printed, so a Ctrl-C sent as soon as it is read is never lost
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    counts = ", ".join(f"{t.name} {len(t.rows)}" for t in app.tables.values())
     try:
+        print(f"Knack simulator: {app.name} ({counts}); simulated date {app.today}")
+        print(f"KNACK_API_URL={server.base_url}")
+        print(f"KNACK_APP_ID={server.app_id}")
+        print(f"KNACK_API_KEY={server.api_key}")
+        print("serving on 127.0.0.1 until Ctrl-C", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         print(f"\nstopped after {server.request_count} requests")

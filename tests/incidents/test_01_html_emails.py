@@ -38,8 +38,13 @@ def test_every_html_wrapped_result_joins_the_student_with_the_clean_email(ordina
     results = pipeline.app.tables[RESULTS].rows
     expected = {i: normalise_email(results[i][R_EMAIL]) for i in html_ids if i in rows}
     assert rows == expected
-    assert len(rows) + pipeline.scalar(
-        "select count(*) from quarantine.rejected_records where knack_id = any(%s)", (html_ids,)) == len(html_ids)
+    held_back = pipeline.query(
+        "select knack_id, reason, detail from quarantine.rejected_records where knack_id = any(%s)", (html_ids,))
+    assert len(rows) + len(held_back) == len(html_ids)
+    for knack_id, reason, detail in held_back:  # held back for its school or its student, never for its HTML
+        assert reason != "no_email", (knack_id, detail)
+        if reason == "unknown_student":
+            assert f"no student {normalise_email(results[knack_id][R_EMAIL])} in academic year" in detail, detail
 
 
 def test_each_student_appears_once_per_academic_year(ordinary_day):
