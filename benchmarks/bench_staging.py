@@ -61,10 +61,7 @@ def main() -> None:
     timed("SQL generation, 50 objects / 1,000 fields", args.repeat, generate_wide_app)
 
     name = f"kh_bench_{uuid.uuid4().hex[:8]}"
-    admin = warehouse.connect(server, autocommit=True)
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    url = warehouse.with_database(server, name)
+    url = warehouse.create_database(server, name)
     try:
         metadata = synthetic_metadata(objects=3, fields_per_object=18)
         tables = load_metadata(url, metadata)
@@ -101,9 +98,7 @@ def main() -> None:
                 read_every_typed_column,
             )
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
+        warehouse.drop_database(server, name)
 
 
 if __name__ == "__main__":

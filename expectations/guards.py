@@ -186,8 +186,12 @@ def _message(plan: _Planned, severity: str, passed: bool) -> str:
 
 
 def run_guards(settings: Settings, database_url: str, *, run_id: str, as_of: date, ingest_result: Any = None,
-               mapping: AppConfig | None = None, config: GuardConfig | None = None) -> GuardReport:
-    """Measure, bound, validate with GX, store and plot this run's guards (see the module docstring)."""
+               mapping: AppConfig | None = None, config: GuardConfig | None = None,
+               build_passed: bool = True) -> GuardReport:
+    """Measure, bound, validate with GX, store and plot this run's guards (see the module docstring).
+
+    `build_passed` False (a dbt test failed, so the run publishes nothing) keeps this run's metrics out of
+    the history later runs are bounded by, as a failed guard does."""
     configure_environment(settings)
     config = config or load_guard_config()
     mapping = mapping or load_app_config(settings.app_config)
@@ -204,7 +208,7 @@ def run_guards(settings: Settings, database_url: str, *, run_id: str, as_of: dat
             raise RuntimeError(f"Great Expectations returned no result for checks {missing}")
         report = GuardReport(results_of(planned, config, outcome.success_by_check),
                              data_docs_url=outcome.data_docs_url)
-        store_results(conn, run_id, as_of, report)
+        store_results(conn, run_id, as_of, report, build_passed=build_passed)
         from expectations.plot import growth_plots
 
         report.plot_paths = growth_plots(conn, settings.home / "reports", run_id, as_of, report)
@@ -222,7 +226,7 @@ def results_of(planned: list[_Planned], config: GuardConfig, success: dict[str, 
     return results
 
 
-def store_results(conn: Any, run_id: str, as_of: date, report: GuardReport) -> None:
+def store_results(conn: Any, run_id: str, as_of: date, report: GuardReport, *, build_passed: bool = True) -> None:
     """Keep every result in audit.guard_results and whether the run passed (its metrics become history)."""
     with conn.cursor() as cur:
         cur.execute(RESULTS_DDL)
@@ -235,5 +239,5 @@ def store_results(conn: Any, run_id: str, as_of: date, report: GuardReport) -> N
               r.history_points, r.detail) for r in report.results])
         cur.execute("insert into audit.guard_runs (run_id, as_of, passed) values (%s, %s, %s) "
                     "on conflict (run_id) do update set passed = excluded.passed, recorded_at = now()",
-                    (run_id, as_of, report.passed))
+                    (run_id, as_of, report.passed and build_passed))
     conn.commit()

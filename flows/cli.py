@@ -90,14 +90,24 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
     with SimulatorServer(app) as sim:
         sim_settings = replace(settings, knack_app_id=sim.app_id, knack_api_key=sim.api_key,
                                knack_api_url=sim.base_url, database_url=database_url)
+        incident = None
         for day in range(days + 1):
+            story = "initial load" if day == 0 else "an ordinary day"
+            reconcile = False
             if day:
                 app.advance(1)
                 if day == incident_day and getattr(app, "incidents", None):
-                    app.trigger(app.incidents[0])
+                    incident = app.trigger(app.incidents[0])
+                    story = (f"scripted incident {incident.name}: {incident.records:,} records in "
+                             f"{incident.object_key} (the guards must stop it)")
+                elif incident is not None:
+                    removed = app.clean_up(incident)
+                    story = (f"an operator deleted the incident's {removed:,} records in Knack; this run reconciles "
+                             "(--reconcile) so raw retires them")
+                    incident, reconcile = None, True
             outcome = daily_sync(settings=without_secret(sim_settings), database_url=database_url,
-                                 options=RunOptions(as_of=app.today))
-            print(f"\n=== day {day} ({app.today}) ===")
+                                 options=RunOptions(as_of=app.today, reconcile=reconcile))
+            print(f"\n=== day {day} ({app.today}): {story} ===")
             print(Path(outcome.report_path).read_text() if outcome.report_path else outcome.summary)
             outcomes.append(outcome)
     return outcomes

@@ -48,7 +48,7 @@ from simulator.demo_schema import (
     STAFF,
     STUDENTS,
 )
-from simulator.knack_values import LONDON, academic_year
+from simulator.knack_values import LONDON, academic_year, utc_seconds
 from simulator.store import Table
 
 STUDENTS_PER_YEAR = 25_000
@@ -455,6 +455,20 @@ class DemoApp(KnackApp):
                 self.now = report.starts + timedelta(minutes=1)
         self.reports.append(report)
         return report
+
+    def clean_up(self, report: IncidentReport) -> int:
+        """What an operator does after an incident that created records (a runaway loop, a mass creation):
+        delete every record of its object created in its window. Returns how many were deleted."""
+        first = utc_seconds(report.starts.replace(second=0, microsecond=0), self.zone)
+        last = utc_seconds(report.ends, self.zone)
+        with self.lock:
+            doomed = [i for i in self.tables[report.object_key].rows if first <= int(i[:8], 16) <= last]
+            for record_id in doomed:
+                self.tables[report.object_key].delete(record_id)
+                self.deleted[report.object_key].append(record_id)
+            if doomed:
+                self._links_changed(report.object_key)
+        return len(doomed)
 
     def _instant(self) -> tuple[datetime, datetime]:
         start = self.now.replace(second=0, microsecond=0)

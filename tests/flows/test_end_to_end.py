@@ -117,21 +117,44 @@ def test_a_run_killed_mid_ingest_is_completed_by_the_next_run(database_url, tmp_
             assert sim.api_key not in text
 
 
+@pytest.fixture(scope="module")
+def demo_run(server_url, tmp_path_factory):
+    """`knackhouse demo` at a small scale, two days after the initial load (day 1 the incident, day 2 its
+    clean-up), against a database of the test server that the demo must leave alone."""
+    name = f"kh_demo_target_{os.getpid()}"
+    database_url = warehouse.create_database(server_url, name, replace=True)
+    home = tmp_path_factory.mktemp("demo") / "home"
+    try:
+        done = subprocess.run([*KNACKHOUSE, "demo", "--scale", "0.02", "--days", "2"],
+                              env=_cli_env(home, database_url, None), capture_output=True, text=True, timeout=900)
+        done.home = home  # type: ignore[attr-defined]
+        done.database_url = database_url  # type: ignore[attr-defined]
+        yield done
+    finally:
+        warehouse.drop_database(server_url, DEMO_DATABASE)
+        warehouse.drop_database(server_url, name)
+
+
 @pytest.mark.slow
-def test_the_demo_runs_days_with_an_incident_and_says_how_to_query(database_url, tmp_path):
-    done = subprocess.run([*KNACKHOUSE, "demo", "--scale", "0.02", "--days", "2"],
-                          env=_cli_env(tmp_path / "home", database_url, None), capture_output=True, text=True,
-                          timeout=900)
+def test_the_demo_runs_days_with_an_incident_and_says_how_to_query(demo_run):
+    done = demo_run
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stdout.count("# knackhouse daily-sync") == 3
     assert "=== day 2" in done.stdout
     assert "query the marts: psql" in done.stdout and "reports:" in done.stdout
-    assert (tmp_path / "home" / "reports").is_dir()
-    demo_url = warehouse.with_database(database_url, DEMO_DATABASE)
-    try:
-        assert f"psql '{demo_url}'" in done.stdout
-        assert _scalar(demo_url, "select count(*) from marts.dim_students") > 0
-        assert _scalar(database_url, "select to_regnamespace('raw_knack')") is None, \
-            "the demo never loads simulated data into the configured database"
-    finally:
-        warehouse.drop_database(database_url, DEMO_DATABASE)
+    assert (done.home / "reports").is_dir()
+
+
+def test_the_demo_works_in_its_own_database_and_leaves_the_configured_one_alone(demo_run):
+    done = demo_run
+    demo_url = warehouse.with_database(done.database_url, DEMO_DATABASE)
+    assert f"psql '{demo_url}'" in done.stdout
+    assert _scalar(demo_url, "select count(*) from marts.dim_students") > 0
+    assert _scalar(done.database_url, "select to_regnamespace('raw_knack')") is None
+
+
+def test_the_demo_ends_with_a_published_day_after_its_incident_is_cleaned_up(demo_run):
+    done = demo_run
+    days = done.stdout.split("\n=== day ")[1:]
+    assert "scripted incident" in days[1] and ": FAILED" in days[1]
+    assert "operator deleted" in days[2] and ": SUCCESS" in days[2]

@@ -50,3 +50,11 @@ def test_the_frozen_partition_check_passes_after_runs(ordinary_day):
     outcome = ordinary_day.outcomes[-1]
     nodes = {n["name"]: n["status"] for n in outcome.summary["dbt_nodes"]}
     assert nodes["test.knackhouse.assert_frozen_partitions_unchanged"] == "pass"
+
+
+def test_a_year_is_frozen_only_once_every_day_of_it_has_passed(ordinary_day):
+    pipeline = ordinary_day
+    assert pipeline.app.today.year == 2025 and pipeline.app.today.month >= 8, "the suite runs in autumn 2025"
+    frozen = {year for (year,) in pipeline.query("select academic_year from audit.frozen_partitions")}
+    assert {"2023/2024", "2024/2025", "2024/2024"} <= frozen
+    assert not {"2025/2026", "2025/2025"} & frozen, "the current years (UK and Australian) stay open"

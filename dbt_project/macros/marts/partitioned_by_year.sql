@@ -1,12 +1,21 @@
-{% macro closed_years_sql() -%}
-    {#- SQL boolean expression factory is avoided: returns the label of the current (open) year -#}
-    {%- set as_of = var('as_of_date', none) -%}
-    {{ return(academic_year(("'" ~ as_of ~ "'::date") if as_of else 'current_date')) }}
+{% macro academic_year_is_closed(label) -%}
+    {#- True when every day of the academic year `label` ('YYYY/YYYY') is before the run's as-of date: a
+        calendar year (2025/2025) ends on 31 December; any other (2024/2025) on the day before the latest
+        start day the mapping configures, so no school's current year is ever frozen early -#}
+    {%- set as_of = var('as_of_date', none) or run_started_at.strftime('%Y-%m-%d') -%}
+    {%- set first, last = label.split('/') -%}
+    {%- if first == last -%}
+        {{ return(as_of > (last ~ '-12-31')) }}
+    {%- endif -%}
+    {%- set mapping = var('knack_mapping', {}) or {} -%}
+    {%- set starts = [academic_year_default_start()] + ((mapping.get('academic_year', {}) or {}).get('by_country', {}) or {}).values() | list -%}
+    {%- set split_starts = starts | reject('equalto', '01-01') | list or ['08-01'] -%}
+    {{ return(as_of >= (last ~ '-' ~ (split_starts | max))) }}
 {%- endmacro %}
 
 {% materialization partitioned_by_year, adapter='postgres' %}
     {#- a table partitioned BY LIST (academic_year): partitions created as needed, open years
-        rewritten, closed years (before the as-of year, or in var closed_years) frozen unless in
+        rewritten, closed years (every day before the as-of date, or in var closed_years) frozen unless in
         var reopen_years; a content hash of every frozen partition is kept in audit.frozen_partitions -#}
     {%- set target = this.incorporate(type='table') -%}
     {%- set existing = load_cached_relation(this) -%}
@@ -47,12 +56,11 @@
     {% endif %}
 
     {%- set years = run_query("select distinct academic_year from " ~ tmp ~ " order by 1").columns[0].values() -%}
-    {%- set current = run_query("select " ~ closed_years_sql()).columns[0].values()[0] -%}
     {% for year in years %}
         {%- set part = this.identifier ~ '__' ~ year | replace('/', '_') -%}
         {%- set part_rel = this.schema ~ '.' ~ part -%}
         {%- set exists = run_query("select to_regclass('" ~ part_rel ~ "') is not null").columns[0].values()[0] -%}
-        {%- set closed = (year < current) or (year in closed_cfg) -%}
+        {%- set closed = academic_year_is_closed(year) or (year in closed_cfg) -%}
         {% if not exists %}
             {% call statement('part_' ~ loop.index) %}
                 create table {{ part_rel }} partition of {{ target }} for values in ('{{ year }}');

@@ -2,6 +2,16 @@
 
 with establishments as (
     select * from {{ ref('int_establishments_filtered') }}
+),
+
+-- every establishment a student, staff or result record points at, live or deleted: history may need it
+referenced as (
+    select unnest({{ entity_column('students', 'establishment', 'ids') }}) as knack_id
+    from {{ entity_model('students') }}
+    union
+    select unnest({{ entity_column('staff', 'establishment', 'ids') }}) from {{ entity_model('staff') }}
+    union
+    select unnest({{ entity_column('vespa_results', 'establishment', 'ids') }}) from {{ entity_model('vespa_results') }}
 )
 
 select
@@ -16,3 +26,5 @@ select
     is_active::boolean as is_active,
     is_coaching_portal::boolean as is_coaching_portal
 from establishments
+-- a record deleted in Knack stays (marked inactive) while anything points at it, then leaves
+where not is_deleted or knack_id in (select knack_id from referenced)
