@@ -172,6 +172,7 @@ class _Run:
         self.requests_per_second = requests_per_second
         self.progress = IngestProgress(progress, f"Knack app {self.app_id} → {DATASET_NAME}")
         self.load_ids: list[str] = []
+        self.created_tables: frozenset[str] = frozenset()
         self.stop = threading.Event()
         self.import_dir = settings.home / "dlt" / "import" / run_id
 
@@ -261,6 +262,9 @@ class _Run:
         stats = [scan.stats for scan in scans]
         object_tables = {plan.object_key: plan.table_name for plan in plans}
         exists = {plan.table_name for plan in plans if self._table_exists(plan.table_name)}
+        # a table this run creates holds only this run's rows, each id once (the scan drops repeats): its
+        # batches are appended (COPY straight into the table) instead of staged and merged
+        self.created_tables = frozenset(object_tables.values()) - exists
         batch = self._new_batch(object_tables, metadata_rows, tables)
         self.progress.start()
         futures: list[Future[ScanStats]] = []
@@ -298,7 +302,7 @@ class _Run:
         from ingest.source import LoadBatch
 
         return LoadBatch(metadata=metadata_rows, table_names=tables, object_tables=object_tables,
-                         import_dir=self.import_dir)
+                         import_dir=self.import_dir, append_tables=self.created_tables)
 
     def _add(self, batch: Any, chunk: Chunk, object_tables: dict[str, str], exists: set[str]) -> None:
         table_name = object_tables[chunk.object_key]

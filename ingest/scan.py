@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import secrets
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -287,15 +286,16 @@ class ObjectScan:
         if self.dry_run:
             self.sink(Chunk(plan.object_key, None, len(fresh)))
             return
+        id_array = pa.array(ids, pa.string())
         table = pa.Table.from_arrays([
-            pa.array(ids, pa.string()),
+            id_array,
             pa.array([orjson.dumps(r).decode() for r in fresh], pa.string()),
             pa.array([created_at(i) for i in ids], TIMESTAMP),
             pa.array(modified, TIMESTAMP),
             pa.array(first_seen, TIMESTAMP),
             pa.array([self.run_at] * len(ids), TIMESTAMP),
             pa.nulls(len(ids), TIMESTAMP),
-            row_keys(len(ids)),
+            id_array,  # _dlt_id: the Knack id is already unique in its table
         ], schema=ARROW_SCHEMA)
         self.sink(Chunk(plan.object_key, table, len(fresh)))
 
@@ -358,22 +358,18 @@ class ObjectScan:
             if not rows:
                 continue
             columns = list(zip(*rows, strict=True))
+            id_array = pa.array(columns[0], pa.string())
             table = pa.Table.from_arrays([
-                pa.array(columns[0], pa.string()),
+                id_array,
                 pa.array(columns[1], pa.string()),
                 pa.array(columns[2], TIMESTAMP),
                 pa.array(columns[3], TIMESTAMP),
                 pa.array(columns[4], TIMESTAMP),
                 pa.array(columns[5], TIMESTAMP),
                 pa.array([self.run_at] * len(rows), TIMESTAMP),
-                row_keys(len(rows)),
+                id_array,
             ], schema=ARROW_SCHEMA)
             self.sink(Chunk(plan.object_key, table, 0))
-
-
-def row_keys(count: int) -> pa.Array:
-    """Fresh `_dlt_id` values (random, 14 characters like dlt's own)."""
-    return pa.array([secrets.token_urlsafe(10) for _ in range(count)], pa.string())
 
 
 def empty_table() -> pa.Table:

@@ -70,6 +70,7 @@ class LoadBatch:
     cursors: dict[str, datetime | None] = field(default_factory=dict)
     object_tables: dict[str, str] = field(default_factory=dict)
     import_dir: Path | None = None
+    append_tables: frozenset[str] = frozenset()  # created by this run: its rows are new, so no merge is needed
 
     @property
     def rows(self) -> int:
@@ -95,7 +96,8 @@ def knack_source(batch: LoadBatch) -> Iterator[DltResource]:
         cursor = batch.cursors.get(object_key, ...)  # Ellipsis: the object's scan has not finished yet
         yield dlt.resource(
             _object_rows(batch.tables.get(table_name, []), object_key, cursor, batch.import_dir),
-            name=table_name, write_disposition=MERGE, primary_key="id", columns=RAW_COLUMNS,
+            name=table_name, write_disposition="append" if table_name in batch.append_tables else MERGE,
+            primary_key="id", columns=RAW_COLUMNS,
         )
 
 
