@@ -288,6 +288,10 @@ class _Run:
                 self.progress.update(stats, self.budget)
                 if finished:
                     break
+            if not self.dry_run:
+                # one index build per table once its rows are in, not an index update per row while loading;
+                # a table left without its key by a killed run gets it at the end of the next
+                self._add_primary_keys(exists)
         except BaseException:
             self.stop.set()
             raise
@@ -325,10 +329,7 @@ class _Run:
         self.pipeline.normalize()
         info = self.pipeline.load()
         self.load_ids.extend(info.loads_ids)
-        new_tables = set(batch.tables) - exists
-        if new_tables:
-            self._add_primary_keys(new_tables)
-            exists.update(new_tables)
+        exists.update(batch.tables)
 
     # ---- dlt ----
     def _pipeline(self) -> Any:
@@ -376,7 +377,7 @@ class _Run:
             connection.close()
 
     def _add_primary_keys(self, tables: set[str]) -> None:
-        """dlt makes `id` not null; the contract's primary key is added once, when a table is created."""
+        """dlt makes `id` not null; the contract's primary key is added where it is missing (idempotent)."""
         from psycopg2 import sql
 
         connection = connect(self.database_url, autocommit=True)
