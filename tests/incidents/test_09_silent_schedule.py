@@ -45,6 +45,26 @@ def test_each_failing_day_alerts_and_is_recorded(pipeline, receiver, monkeypatch
     assert statuses == [("failed",)] * 3
 
 
+def test_a_knack_outage_beyond_every_retry_exits_3_alerts_and_changes_nothing(pipeline, receiver, monkeypatch):
+    import flows.daily_sync
+    import ingest.client
+    from simulator import Faults
+
+    monkeypatch.setattr(ingest.client, "MAX_ATTEMPTS", 2)  # the retries are real, only fewer and quicker
+    monkeypatch.setattr(ingest.client, "RETRY_BACKOFF_FACTOR", 0.01)
+    monkeypatch.setattr(flows.daily_sync, "ingest_task",
+                        flows.daily_sync.ingest_task.with_options(retries=1, retry_delay_seconds=0))
+    raw, marts = pipeline.snapshot("raw_knack"), pipeline.snapshot("marts")
+    pipeline.sim.faults = Faults(error_rate=1.0)
+    outcome = pipeline.day()
+    assert outcome.exit_code == 3
+    assert outcome.summary["failed_task"] == "ingest" and "HTTP 503" in outcome.summary["message"]
+    assert pipeline.sim.status_counts[503] >= 2 * 2, "each request tried twice, the task run twice"
+    assert receiver and receiver[-1]["failed_task"] == "ingest"
+    assert pipeline.snapshot("raw_knack") == raw and pipeline.snapshot("marts") == marts
+    assert pipeline.scalar("select status from audit.runs order by started_at desc limit 1") == "failed"
+
+
 def test_a_stale_warehouse_is_reported_loudly(pipeline, receiver, monkeypatch):
     monkeypatch.setenv("KNACKHOUSE_FRESHNESS_HOURS", "0.0001")
     outcome = pipeline.day()
