@@ -19,6 +19,7 @@ from typing import Any
 from knackhouse.app_config import AppConfig
 from knackhouse.dbt import read_metadata
 from knackhouse.staging_sql import KnackObject
+from knackhouse.warehouse import relation_exists, tables_in
 
 MARTS_CANDIDATE = "marts_candidate"
 ENTITY_MARTS = {"students": "dim_students", "staff": "dim_staff"}
@@ -55,11 +56,6 @@ def _index_name(table: str, column: str) -> str:
     return "ix_" + hashlib.md5(f"{table}.{column}".encode()).hexdigest()[:12]
 
 
-def _exists(cur: Any, qualified: str) -> bool:
-    cur.execute("select to_regclass(%s)", (qualified,))
-    return cur.fetchone()[0] is not None
-
-
 def _one(cur: Any, sql: str, params: tuple[Any, ...] = ()) -> float:
     cur.execute(sql, params)
     value = cur.fetchone()[0]
@@ -78,7 +74,7 @@ def _raw_metrics(cur: Any, obj: KnackObject, day: date, zone: str) -> list[Metri
                           f"and {column} < {window[1]}", (day, zone, day, zone))
         metrics.append(Metric(name, metric, value))
     staging = f'staging."stg_knack__{obj.table}"'
-    if _exists(cur, staging):
+    if relation_exists(cur, staging):
         metrics.append(Metric(f"staging.stg_knack__{obj.table}", "rows",
                               _one(cur, f"select count(*) from {staging} where not is_deleted")))
     return metrics
@@ -86,11 +82,11 @@ def _raw_metrics(cur: Any, obj: KnackObject, day: date, zone: str) -> list[Metri
 
 def _entity_metrics(cur: Any, mapping: AppConfig, objects: dict[str, KnackObject]) -> list[Metric]:
     metrics: list[Metric] = []
-    quarantine = _exists(cur, "quarantine.rejected_records")
+    quarantine = relation_exists(cur, "quarantine.rejected_records")
     for entity, spec in mapping.entities.items():
         obj = objects.get(spec.object_key)
         staging = f'staging."stg_knack__{obj.table}"' if obj else None
-        if obj is None or not _exists(cur, staging):
+        if obj is None or not relation_exists(cur, staging):
             continue
         name = f"entity.{entity}"
         establishment = next((f for f in obj.fields if f.key == spec.fields.get("establishment")), None)
@@ -99,7 +95,7 @@ def _entity_metrics(cur: Any, mapping: AppConfig, objects: dict[str, KnackObject
             metrics.append(Metric(name, "orphan_share", _one(
                 cur, f'select avg((coalesce(cardinality("{ids}"), 0) = 0)::int) from {staging} where not is_deleted')))
         mart = ENTITY_MARTS.get(entity)
-        if mart is None or not _exists(cur, f"{MARTS_CANDIDATE}.{mart}"):
+        if mart is None or not relation_exists(cur, f"{MARTS_CANDIDATE}.{mart}"):
             continue
         live = _one(cur, f"select count(*) from {staging} where not is_deleted")
         metrics.append(Metric(name, "source_records", live))
@@ -124,9 +120,7 @@ def _entity_metrics(cur: Any, mapping: AppConfig, objects: dict[str, KnackObject
 
 
 def _mart_metrics(cur: Any) -> list[Metric]:
-    cur.execute("select table_name from information_schema.tables where table_schema = %s "
-                "and table_type = 'BASE TABLE' and table_name not like '%%\\_\\_%%' order by 1", (MARTS_CANDIDATE,))
-    tables = [r[0] for r in cur.fetchall()]
+    tables = [t for t in tables_in(cur, MARTS_CANDIDATE) if "__" not in t]  # not a build's `__build` table
     return [Metric(f"{MARTS_CANDIDATE}.{t}", "rows", _one(cur, f'select count(*) from {MARTS_CANDIDATE}."{t}"'))
             for t in tables]
 

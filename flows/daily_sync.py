@@ -18,7 +18,7 @@ from flows import alerts, audit, report
 from flows.lock import run_lock
 from knackhouse.errors import ConfigError, GuardFailed, KnackApiError, KnackhouseError
 from knackhouse.settings import Settings
-from knackhouse.warehouse import connect
+from knackhouse.warehouse import connect, relation_exists, tables_in
 
 FRESHNESS_ENV = "KNACKHOUSE_FRESHNESS_HOURS"
 LOCK_WAIT_ENV = "KNACKHOUSE_LOCK_WAIT_SECONDS"
@@ -160,11 +160,8 @@ def report_task(settings: Settings, database_url: str, summary: dict[str, Any]) 
 
 def _rows_per_mart(database_url: str) -> dict[str, int]:
     with closing(connect(database_url)) as conn, conn.cursor() as cur:
-        cur.execute("select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-                    "where n.nspname = 'marts' and c.relkind in ('r', 'p') and not c.relispartition order by 1")
-        names = [r[0] for r in cur.fetchall()]
         counts = {}
-        for name in names:
+        for name in tables_in(cur, "marts"):
             cur.execute(f'select count(*) from marts."{name}"')
             counts[name] = cur.fetchone()[0]
     return counts
@@ -172,8 +169,7 @@ def _rows_per_mart(database_url: str) -> dict[str, int]:
 
 def _quarantined(database_url: str) -> dict[str, int]:
     with closing(connect(database_url)) as conn, conn.cursor() as cur:
-        cur.execute("select to_regclass('quarantine.rejected_records')")
-        if cur.fetchone()[0] is None:
+        if not relation_exists(cur, "quarantine.rejected_records"):
             return {}
         cur.execute("select reason, count(*) from quarantine.rejected_records group by 1 order by 2 desc")
         return dict(cur.fetchall())
@@ -182,8 +178,7 @@ def _quarantined(database_url: str) -> dict[str, int]:
 def _business_filters(database_url: str) -> list[dict[str, Any]]:
     """Rows each business filter of the models kept and dropped (intermediate.int_filter_summary)."""
     with closing(connect(database_url)) as conn, conn.cursor() as cur:
-        cur.execute("select to_regclass('intermediate.int_filter_summary')")
-        if cur.fetchone()[0] is None:
+        if not relation_exists(cur, "intermediate.int_filter_summary"):
             return []
         cur.execute("select filter_name, rows_in, rows_kept, rows_dropped, rows_empty "
                     "from intermediate.int_filter_summary order by 1")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,19 +51,10 @@ def wall_clock(raw: Any) -> datetime | None:
 
 def true_instant(raw: Any, zone: ZoneInfo) -> datetime | None:
     """The UTC instant of a date_time `_raw` value, reading its wall clock in the app's zone."""
-    iso = raw.get("iso_timestamp") if isinstance(raw, dict) else None
-    if isinstance(iso, str) and (instant := _instant_of_iso(iso, zone)) is not None:
-        return instant  # the common shape, cached: many records share a minute
     wall = wall_clock(raw)
     if wall is None:
         return None
     return wall.replace(tzinfo=zone).astimezone(UTC)
-
-
-@lru_cache(maxsize=65_536)
-def _instant_of_iso(iso: str, zone: ZoneInfo) -> datetime | None:
-    wall = wall_clock({"iso_timestamp": iso})
-    return None if wall is None else wall.replace(tzinfo=zone).astimezone(UTC)
 
 
 def filter_support(modified: KnackField | None) -> str | None:

@@ -172,7 +172,6 @@ class _Run:
         self.requests_per_second = requests_per_second
         self.progress = IngestProgress(progress, f"Knack app {self.app_id} → {DATASET_NAME}")
         self.load_ids: list[str] = []
-        self.created_tables: frozenset[str] = frozenset()
         self.stop = threading.Event()
         self.import_dir = settings.home / "dlt" / "import" / run_id
 
@@ -264,8 +263,8 @@ class _Run:
         exists = {plan.table_name for plan in plans if self._table_exists(plan.table_name)}
         # a table this run creates holds only this run's rows, each id once (the scan drops repeats): its
         # batches are appended (COPY straight into the table) instead of staged and merged
-        self.created_tables = frozenset(object_tables.values()) - exists
-        batch = self._new_batch(object_tables, metadata_rows, tables)
+        created = frozenset(object_tables.values()) - exists
+        batch = self._new_batch(object_tables, created, metadata_rows, tables)
         self.progress.start()
         futures: list[Future[ScanStats]] = []
         try:
@@ -284,7 +283,7 @@ class _Run:
                 if not self.dry_run and (batch.rows >= BATCH_RECORDS or (finished and _has_work(batch))):
                     self.progress.update(stats, self.budget, "loading into PostgreSQL", force=True)
                     self._load(batch, exists)
-                    batch = self._new_batch(object_tables, None, None)
+                    batch = self._new_batch(object_tables, created, None, None)
                 self.progress.update(stats, self.budget)
                 if finished:
                     break
@@ -301,12 +300,12 @@ class _Run:
             self.progress.stop(stats, self.budget)
         return stats
 
-    def _new_batch(self, object_tables: dict[str, str], metadata_rows: dict[str, list[dict[str, Any]]] | None,
-                   tables: dict[str, str] | None) -> Any:
+    def _new_batch(self, object_tables: dict[str, str], created: frozenset[str],
+                   metadata_rows: dict[str, list[dict[str, Any]]] | None, tables: dict[str, str] | None) -> Any:
         from ingest.source import LoadBatch
 
         return LoadBatch(metadata=metadata_rows, table_names=tables, object_tables=object_tables,
-                         import_dir=self.import_dir, append_tables=self.created_tables)
+                         import_dir=self.import_dir, append_tables=created)
 
     def _add(self, batch: Any, chunk: Chunk, object_tables: dict[str, str], exists: set[str]) -> None:
         table_name = object_tables[chunk.object_key]

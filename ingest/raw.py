@@ -12,15 +12,14 @@ from typing import Any
 from psycopg2 import sql
 
 from ingest.settings import DATASET_NAME
-from knackhouse.warehouse import connect
+from knackhouse.warehouse import connect, relation_exists
 
 LOOKUP_CHUNK = 5000
 
 
 def table_exists(connection: Any, table: str, schema: str = DATASET_NAME) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("select to_regclass(%s) is not null", (sql.Identifier(schema, table).as_string(connection),))
-        return bool(cursor.fetchone()[0])
+        return relation_exists(cursor, sql.Identifier(schema, table).as_string(connection))
 
 
 def has_rows(connection: Any, table: str) -> bool:

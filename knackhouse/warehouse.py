@@ -13,6 +13,7 @@ import subprocess
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import psycopg2
@@ -181,6 +182,19 @@ def sqlalchemy_url(url: str) -> str:
 def with_database(url: str, dbname: str) -> str:
     """The same server, another database."""
     return ConnectionParts.from_url(url).url(dbname=dbname)
+
+
+def relation_exists(cursor: Any, qualified: str) -> bool:
+    """Whether a table or view exists, by its qualified name as SQL writes it (`schema."name"`)."""
+    cursor.execute("select to_regclass(%s) is not null", (qualified,))
+    return bool(cursor.fetchone()[0])
+
+
+def tables_in(cursor: Any, schema: str) -> list[str]:
+    """The tables of a schema, partitioned ones as one table (their partitions left out), by name."""
+    cursor.execute("select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                   "where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition order by 1", (schema,))
+    return [row[0] for row in cursor.fetchall()]
 
 
 def create_database(server_url: str, dbname: str, *, replace: bool = False) -> str:

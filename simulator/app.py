@@ -74,9 +74,15 @@ class KnackApp:
         return record_id
 
     def delete(self, object_key: str, record_id: str) -> None:
-        self.tables[object_key].delete(record_id)
-        self.deleted[object_key].append(record_id)
-        self._links_changed(object_key)
+        self.delete_many(object_key, [record_id])
+
+    def delete_many(self, object_key: str, record_ids: list[str]) -> None:
+        """Delete records; the records linking to them are re-rendered once, however many went."""
+        for record_id in record_ids:
+            self.tables[object_key].delete(record_id)
+            self.deleted[object_key].append(record_id)
+        if record_ids:
+            self._links_changed(object_key)
 
     def _links_changed(self, object_key: str) -> None:
         """Records that connect to `object_key` show its identifiers: render them afresh."""

@@ -48,7 +48,7 @@ from simulator.demo_schema import (
     STAFF,
     STUDENTS,
 )
-from simulator.knack_values import LONDON, academic_year, utc_seconds
+from simulator.knack_values import LONDON, academic_year, id_created_at, utc_seconds
 from simulator.store import Table
 
 STUDENTS_PER_YEAR = 25_000
@@ -462,12 +462,9 @@ class DemoApp(KnackApp):
         first = utc_seconds(report.starts.replace(second=0, microsecond=0), self.zone)
         last = utc_seconds(report.ends, self.zone)
         with self.lock:
-            doomed = [i for i in self.tables[report.object_key].rows if first <= int(i[:8], 16) <= last]
-            for record_id in doomed:
-                self.tables[report.object_key].delete(record_id)
-                self.deleted[report.object_key].append(record_id)
-            if doomed:
-                self._links_changed(report.object_key)
+            doomed = [i for i in self.tables[report.object_key].rows
+                      if first <= id_created_at(i).timestamp() <= last]
+            self.delete_many(report.object_key, doomed)
         return len(doomed)
 
     def _instant(self) -> tuple[datetime, datetime]:
