@@ -13,7 +13,9 @@ from typing import Any
 
 import yaml
 
-BASE_COLUMNS = ("knack_id", "created_at", "modified_at", "first_seen_at", "last_seen_at", "deleted_at", "is_deleted")
+BASE_COLUMNS = (
+    "knack_id", "created_at", "modified_at", "first_seen_at", "last_seen_at", "deleted_at", "is_deleted", "load_id",
+)
 NUMERIC_TYPES = {"number", "currency", "rating", "auto_increment", "sum", "average", "count", "min", "max"}
 PARTS: dict[str, tuple[str, ...]] = {
     "email": ("", "is_malformed"),
@@ -293,6 +295,7 @@ def model_sql(obj: KnackObject) -> str:
         "_last_seen_at as last_seen_at",
         "_deleted_at as deleted_at",
         "_deleted_at is not null as is_deleted",
+        "_dlt_load_id as load_id",
     ]
     for f in obj.fields:
         cols += [f"{expr} as {_q(name)}" for expr, name in field_columns(f, obj.zone)]
@@ -336,6 +339,7 @@ def model_yaml(obj: KnackObject, by_key: dict[str, KnackObject]) -> dict[str, An
         {"name": "last_seen_at", "description": "last load that saw the record"},
         {"name": "deleted_at", "description": "when a reconcile scan found the record gone from Knack"},
         {"name": "is_deleted", "description": "deleted_at is set"},
+        {"name": "load_id", "description": "the dlt load that last wrote the raw row (incremental models read newer ones)"},
     ]
     for f in obj.fields:
         target = by_key.get(str(f.relationship.get("object") or ""))

@@ -1,15 +1,14 @@
 {% snapshot snap_students %}
 {{ config(enabled=has_entities(), target_schema='snapshots', unique_key='knack_id', strategy='check',
-          check_cols='all', hard_deletes='new_record') }}
--- SCD2 history of student records (every Knack version, deleted ones included and marked)
-select
-    knack_id,
-    {{ normalise_email(entity_column('students', 'email') ~ '::text') }} as email,
-    {{ entity_column('students', 'name', 'first') }}::text as first_name,
-    {{ entity_column('students', 'name', 'last') }}::text as last_name,
-    {{ entity_column('students', 'year_group') }}::text as year_group,
-    {{ entity_column('students', 'establishment', 'ids') }} as establishment_knack_ids,
-    is_deleted,
-    deleted_at
-from {{ entity_model('students') }}
+          check_cols=['email', 'first_name', 'last_name', 'year_group', 'establishment_knack_ids',
+                      'is_deleted', 'deleted_at'],
+          indexes=[{'columns': ['dbt_scd_id']}, {'columns': ['knack_id']}]) }}
+-- SCD2 history of student records (every Knack version; a record deleted in Knack gets a version with
+-- is_deleted = true, since raw keeps it). Only records of raw loads newer than the snapshot's newest are
+-- compared: the others cannot have changed, and hard deletes need no full scan because raw never drops a row
+select knack_id, email, first_name, last_name, year_group, establishment_knack_ids, is_deleted, deleted_at, load_id
+from {{ ref('int_students_typed') }}
+{%- if load_relation(this) is not none %}
+where load_id::numeric > (select coalesce(max(load_id::numeric), 0) from {{ this }})
+{%- endif %}
 {% endsnapshot %}

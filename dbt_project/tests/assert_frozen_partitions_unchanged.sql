@@ -8,7 +8,7 @@ with current_hashes as (
     select null::text as academic_year, null::text as content_hash where false
     {%- for year in years %}
     union all
-    select '{{ year }}', md5(coalesce(string_agg(t::text, E'\n' order by t::text), ''))
+    select '{{ year }}', {{ content_hash('t') }}
     from {{ rel.schema }}.{{ rel.identifier }}__{{ year | replace('/', '_') }} as t
     {%- endfor %}
 )

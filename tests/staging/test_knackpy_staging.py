@@ -143,7 +143,7 @@ def test_connection_gives_id_and_identifier_arrays(built: DbtResult, query: Quer
 
 def test_empty_record_gives_null_in_every_field_column(built: DbtResult, query: Query) -> None:
     r = row(query, "5d7964422d7159001659b27b")
-    base = {"knack_id", "created_at", "first_seen_at", "last_seen_at", "is_deleted"}
+    base = {"knack_id", "created_at", "first_seen_at", "last_seen_at", "is_deleted", "load_id"}
     assert {k: v for k, v in r.items() if k not in base and v is not None} == {}
 
 

@@ -13,6 +13,27 @@
     {{ return(as_of >= (last ~ '-' ~ (split_starts | max))) }}
 {%- endmacro %}
 
+{% macro content_hash(alias) -%}
+    {#- SQL aggregate: a hash of a table's rows regardless of their order (row count and two seeded sums of
+        PostgreSQL's record hash), one pass, no sort; the same rows always give the same hash -#}
+    md5(count(*) || ':' || coalesce(sum(hash_record_extended({{ alias }}, 0)::numeric), 0) || ':'
+        || coalesce(sum(hash_record_extended({{ alias }}, 1)::numeric), 0))
+{%- endmacro %}
+
+{% macro partition_years(schema, table) -%}
+    {#- the academic years (list values) of the partitions a partitioned table has -#}
+    {%- set query -%}
+        select substring(pg_get_expr(c.relpartbound, c.oid) from $$'([^']*)'$$)
+        from pg_inherits as i
+        join pg_class as c on c.oid = i.inhrelid
+        join pg_class as p on p.oid = i.inhparent
+        join pg_namespace as n on n.oid = p.relnamespace
+        where n.nspname = '{{ schema }}' and p.relname = '{{ table }}'
+        order by 1
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
 {% materialization partitioned_by_year, adapter='postgres' %}
     {#- a table partitioned BY LIST (academic_year): partitions created as needed, open years
         rewritten, closed years (every day before the as-of date, or in var closed_years) frozen unless in
@@ -30,6 +51,16 @@
 
     {{ run_hooks(pre_hooks) }}
 
+    {#- a closed year whose partition exists is frozen: this build neither computes nor rewrites it -#}
+    {%- set frozen = [] -%}
+    {%- if existing is not none -%}
+        {%- for year in partition_years(this.schema, this.identifier) -%}
+            {%- if (academic_year_is_closed(year) or year in closed_cfg) and year not in reopen -%}
+                {%- do frozen.append(year) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+
     {% call statement('stage') %}
         create schema if not exists audit;
         create table if not exists audit.frozen_partitions (
@@ -37,8 +68,15 @@
             row_count bigint not null, frozen_at timestamptz not null default now(),
             primary key (table_name, academic_year));
         drop table if exists {{ tmp }};
-        create table {{ tmp }} as {{ sql }};
+        create table {{ tmp }} as
+        select * from (
+            {{ sql }}
+        ) as built
+        {%- if frozen %}
+        where academic_year not in ({% for year in frozen %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})
+        {%- endif %};
     {% endcall %}
+    {%- set hashed = run_query("select academic_year from audit.frozen_partitions where table_name = '" ~ this.identifier ~ "'").columns[0].values() | list -%}
 
     {% if existing is none or should_full_refresh() %}
         {% if existing is not none %}
@@ -55,7 +93,8 @@
         {% endif %}
     {% endif %}
 
-    {%- set years = run_query("select distinct academic_year from " ~ tmp ~ " order by 1").columns[0].values() -%}
+    {%- set built_years = run_query("select distinct academic_year from " ~ tmp).columns[0].values() | list -%}
+    {%- set years = (built_years + frozen) | unique | sort -%}
     {% for year in years %}
         {%- set part = this.identifier ~ '__' ~ year | replace('/', '_') -%}
         {%- set part_rel = this.schema ~ '.' ~ part -%}
@@ -78,11 +117,11 @@
                 {% if year in reopen %}delete from audit.frozen_partitions where table_name = '{{ this.identifier }}' and academic_year = '{{ year }}';{% endif %}
             {% endcall %}
         {% endif %}
-        {% if closed %}
+        {% if closed and (year not in hashed or year in reopen) %}
             {% call statement('hash_' ~ loop.index) %}
                 insert into audit.frozen_partitions (table_name, academic_year, content_hash, row_count)
                 select '{{ this.identifier }}', '{{ year }}',
-                       md5(coalesce(string_agg(t::text, E'\n' order by t::text), '')), count(*)
+                       {{ content_hash('t') }}, count(*)
                 from {{ part_rel }} as t
                 on conflict (table_name, academic_year) do nothing;
             {% endcall %}

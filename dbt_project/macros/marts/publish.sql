@@ -34,9 +34,8 @@
     {%- endfor -%}
     {%- if adapter.get_relation(database=target.database, schema=candidate_schema, identifier='fct_vespa_results') -%}
         {%- do sql.append("create table if not exists " ~ marts_schema ~ ".fct_vespa_results (like " ~ candidate_schema ~ ".fct_vespa_results including defaults including constraints including indexes) partition by list (academic_year);") -%}
-        {%- set years = run_query("select replace(pg_get_expr(c.relpartbound, c.oid), '''', '') from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent join pg_namespace n on n.oid = p.relnamespace where n.nspname = '" ~ candidate_schema ~ "' and p.relname = 'fct_vespa_results'").columns[0].values() -%}
-        {%- for bound in years -%}
-            {%- set year = bound | replace('FOR VALUES IN (', '') | replace(')', '') -%}
+        {%- set years = partition_years(candidate_schema, 'fct_vespa_results') -%}
+        {%- for year in years -%}
             {%- set part = 'fct_vespa_results__' ~ (year | replace('/', '_')) -%}
             {%- set published = adapter.get_relation(database=target.database, schema=marts_schema, identifier=part) -%}
             {%- set closed = year in frozen -%}

@@ -1,28 +1,11 @@
 {{ config(enabled=has_entities(), materialized='table') }}
 
-with source as (
-    select * from {{ entity_model('students') }}
+with students as (
+    select * from {{ ref('int_students_typed') }} where not is_deleted
 ),
 
 establishments as (
     select * from {{ ref('int_establishments_filtered') }}
-),
-
-students as (
-    select
-        s.knack_id,
-        {{ normalise_email(entity_column('students', 'email') ~ '::text') }} as email,
-        s.{{ entity_column('students', 'name', 'first') }} as first_name,
-        s.{{ entity_column('students', 'name', 'last') }} as last_name,
-        s.{{ entity_column('students', 'year_group') }}::text as year_group,
-        s.{{ entity_column('students', 'establishment', 'ids') }}[1] as establishment_knack_id,
-        coalesce(s.{{ entity_column('students', 'upload_date', 'local_date') }}, s.created_at::date) as activity_date,
-        s.modified_at,
-        s.is_deleted,
-        s.first_seen_at,
-        s.last_seen_at
-    from source as s
-    where not s.is_deleted
 ),
 
 -- domains owned by exactly one establishment (from establishment domains and resolved students)

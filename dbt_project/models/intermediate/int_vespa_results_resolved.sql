@@ -1,8 +1,8 @@
 {{ config(enabled=has_entities(), materialized='table') }}
 
 -- every live result with its establishment, academic year and student-year, or the reason it can't be modelled
-with results as (
-    select * from {{ entity_model('vespa_results') }}
+with typed as (
+    select * from {{ ref('int_vespa_results_typed') }} where not is_deleted
 ),
 
 establishments as (
@@ -13,30 +13,10 @@ student_years as (
     select distinct email, academic_year from {{ ref('int_student_years') }}
 ),
 
-typed as (
-    select
-        r.knack_id,
-        {{ normalise_email(entity_column('vespa_results', 'student_email') ~ '::text') }} as email,
-        r.{{ entity_column('vespa_results', 'establishment', 'ids') }}[1] as establishment_knack_id,
-        r.{{ entity_column('vespa_results', 'cycle') }}::int as cycle,
-        r.{{ entity_column('vespa_results', 'vision') }}::numeric as vision,
-        r.{{ entity_column('vespa_results', 'effort') }}::numeric as effort,
-        r.{{ entity_column('vespa_results', 'systems') }}::numeric as systems,
-        r.{{ entity_column('vespa_results', 'practice') }}::numeric as practice,
-        r.{{ entity_column('vespa_results', 'attitude') }}::numeric as attitude,
-        r.{{ entity_column('vespa_results', 'overall') }}::numeric as overall,
-        r.{{ entity_column('vespa_results', 'completed_at') }} as completed_at,
-        r.{{ entity_column('vespa_results', 'completed_at', 'local_date') }} as completed_date,
-        r.modified_at,
-        r.first_seen_at,
-        r.last_seen_at
-    from results as r
-    where not r.is_deleted
-),
-
 with_year as (
     select
-        t.*,
+        t.knack_id, t.email, t.establishment_knack_id, t.cycle, t.vision, t.effort, t.systems, t.practice,
+        t.attitude, t.overall, t.completed_at, t.completed_date, t.modified_at, t.first_seen_at, t.last_seen_at,
         e.knack_id as connected_knack_id,
         e.is_kept as connected_is_kept,
         {{ academic_year('t.completed_date', 'e.academic_year_start') }} as academic_year

@@ -1,7 +1,7 @@
 {{ config(enabled=has_entities(), materialized='table', contract={'enforced': true}) }}
 
-with source as (
-    select * from {{ entity_model('students') }}
+with students as (
+    select * from {{ ref('int_students_typed') }}
 ),
 
 student_years as (
@@ -18,8 +18,8 @@ links as (
         sy.academic_year,
         st.email as staff_email
     from student_years as sy
-    join source as s on s.knack_id = sy.knack_id
-    cross join lateral unnest(s.{{ entity_column('students', 'tutors', 'ids') }}) as tutor(knack_id)
+    join students as s on s.knack_id = sy.knack_id
+    cross join lateral unnest(s.tutor_knack_ids) as tutor(knack_id)
     join staff as st on st.knack_id = tutor.knack_id
 )
 

@@ -6,12 +6,11 @@ with establishments as (
 
 -- every establishment a student, staff or result record points at, live or deleted: history may need it
 referenced as (
-    select unnest({{ entity_column('students', 'establishment', 'ids') }}) as knack_id
-    from {{ entity_model('students') }}
+    select unnest(establishment_knack_ids) as knack_id from {{ ref('int_students_typed') }}
     union
     select unnest({{ entity_column('staff', 'establishment', 'ids') }}) from {{ entity_model('staff') }}
     union
-    select unnest({{ entity_column('vespa_results', 'establishment', 'ids') }}) from {{ entity_model('vespa_results') }}
+    select unnest(establishment_knack_ids) from {{ ref('int_vespa_results_typed') }}
 )
 
 select

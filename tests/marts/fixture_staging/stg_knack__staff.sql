@@ -1,2 +1,2 @@
-select 't1'::text as knack_id, now() as created_at, now() as modified_at, now() as first_seen_at, now() as last_seen_at, null::timestamptz as deleted_at, false as is_deleted,
+select 't1'::text as knack_id, now() as created_at, now() as modified_at, now() as first_seen_at, now() as last_seen_at, null::timestamptz as deleted_at, false as is_deleted, '1764600000.000001'::text as load_id,
  'T@a.org'::text as email, 'Tee'::text as name_full, 'tutor'::text as role, array['e1']::text[] as school_ids

@@ -1,0 +1,36 @@
+{{ config(
+    enabled=has_entities(),
+    materialized='incremental',
+    unique_key='knack_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    indexes=[{'columns': ['knack_id'], 'unique': true}, {'columns': ['email']}],
+) }}
+
+-- the mapped result attributes of every record, live or deleted, read from raw once per change (see
+-- int_students_typed)
+with source as (
+    select * from {{ entity_model('vespa_results') }}
+    {{ new_loads_only() }}
+)
+
+select
+    knack_id,
+    {{ normalise_email(entity_column('vespa_results', 'student_email') ~ '::text') }} as email,
+    {{ entity_column('vespa_results', 'establishment', 'ids') }} as establishment_knack_ids,
+    {{ entity_column('vespa_results', 'establishment', 'ids') }}[1] as establishment_knack_id,
+    {{ entity_column('vespa_results', 'cycle') }}::int as cycle,
+    {{ entity_column('vespa_results', 'vision') }}::numeric as vision,
+    {{ entity_column('vespa_results', 'effort') }}::numeric as effort,
+    {{ entity_column('vespa_results', 'systems') }}::numeric as systems,
+    {{ entity_column('vespa_results', 'practice') }}::numeric as practice,
+    {{ entity_column('vespa_results', 'attitude') }}::numeric as attitude,
+    {{ entity_column('vespa_results', 'overall') }}::numeric as overall,
+    {{ entity_column('vespa_results', 'completed_at') }} as completed_at,
+    {{ entity_column('vespa_results', 'completed_at', 'local_date') }} as completed_date,
+    modified_at,
+    first_seen_at,
+    last_seen_at,
+    is_deleted,
+    load_id
+from source
