@@ -339,7 +339,7 @@ def model_yaml(obj: KnackObject, by_key: dict[str, KnackObject]) -> dict[str, An
         {"name": "last_seen_at", "description": "last load that saw the record"},
         {"name": "deleted_at", "description": "when a reconcile scan found the record gone from Knack"},
         {"name": "is_deleted", "description": "deleted_at is set"},
-        {"name": "load_id", "description": "the dlt load that last wrote the raw row (incremental models read newer ones)"},
+        {"name": "load_id", "description": "the dlt load that last wrote the raw row (incremental models read newer)"},
     ]
     for f in obj.fields:
         target = by_key.get(str(f.relationship.get("object") or ""))
