@@ -1,7 +1,9 @@
 {{ config(enabled=has_entities(), materialized='table') }}
 
 with students as (
-    select * from {{ ref('int_students_typed') }} where not is_deleted
+    select *, establishment_knack_ids[1] as establishment_knack_id
+    from {{ ref('int_students_typed') }}
+    where not is_deleted
 ),
 
 establishments as (

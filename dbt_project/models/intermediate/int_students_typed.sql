@@ -4,7 +4,7 @@
     unique_key='knack_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    indexes=[{'columns': ['knack_id'], 'unique': true}, {'columns': ['email']}],
+    indexes=[{'columns': ['knack_id'], 'unique': true}],
 ) }}
 
 -- the mapped student attributes of every record, live or deleted, read from raw once per change: staging
@@ -21,7 +21,6 @@ select
     {{ entity_column('students', 'name', 'last') }}::text as last_name,
     {{ entity_column('students', 'year_group') }}::text as year_group,
     {{ entity_column('students', 'establishment', 'ids') }} as establishment_knack_ids,
-    {{ entity_column('students', 'establishment', 'ids') }}[1] as establishment_knack_id,
     {{ entity_column('students', 'tutors', 'ids') }} as tutor_knack_ids,
     coalesce({{ entity_column('students', 'upload_date', 'local_date') }}, created_at::date) as activity_date,
     modified_at,

@@ -2,7 +2,9 @@
 
 -- every live result with its establishment, academic year and student-year, or the reason it can't be modelled
 with typed as (
-    select * from {{ ref('int_vespa_results_typed') }} where not is_deleted
+    select *, establishment_knack_ids[1] as establishment_knack_id
+    from {{ ref('int_vespa_results_typed') }}
+    where not is_deleted
 ),
 
 establishments as (

@@ -4,7 +4,7 @@
     unique_key='knack_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    indexes=[{'columns': ['knack_id'], 'unique': true}, {'columns': ['email']}],
+    indexes=[{'columns': ['knack_id'], 'unique': true}],
 ) }}
 
 -- the mapped result attributes of every record, live or deleted, read from raw once per change (see
@@ -18,7 +18,6 @@ select
     knack_id,
     {{ normalise_email(entity_column('vespa_results', 'student_email') ~ '::text') }} as email,
     {{ entity_column('vespa_results', 'establishment', 'ids') }} as establishment_knack_ids,
-    {{ entity_column('vespa_results', 'establishment', 'ids') }}[1] as establishment_knack_id,
     {{ entity_column('vespa_results', 'cycle') }}::int as cycle,
     {{ entity_column('vespa_results', 'vision') }}::numeric as vision,
     {{ entity_column('vespa_results', 'effort') }}::numeric as effort,
