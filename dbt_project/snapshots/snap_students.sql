@@ -8,7 +8,5 @@
 -- compared: the others cannot have changed, and hard deletes need no full scan because raw never drops a row
 select knack_id, email, first_name, last_name, year_group, establishment_knack_ids, is_deleted, deleted_at, load_id
 from {{ ref('int_students_typed') }}
-{%- if load_relation(this) is not none %}
-where load_id::numeric > (select coalesce(max(load_id::numeric), 0) from {{ this }})
-{%- endif %}
+{{ new_loads_only() }}
 {% endsnapshot %}

@@ -52,14 +52,13 @@
     {{ run_hooks(pre_hooks) }}
 
     {#- a closed year whose partition exists is frozen: this build neither computes nor rewrites it -#}
+    {%- set partitioned = partition_years(this.schema, this.identifier) if existing is not none else [] -%}
     {%- set frozen = [] -%}
-    {%- if existing is not none -%}
-        {%- for year in partition_years(this.schema, this.identifier) -%}
-            {%- if (academic_year_is_closed(year) or year in closed_cfg) and year not in reopen -%}
-                {%- do frozen.append(year) -%}
-            {%- endif -%}
-        {%- endfor -%}
-    {%- endif -%}
+    {%- for year in partitioned -%}
+        {%- if (academic_year_is_closed(year) or year in closed_cfg) and year not in reopen -%}
+            {%- do frozen.append(year) -%}
+        {%- endif -%}
+    {%- endfor -%}
 
     {% call statement('stage') %}
         create schema if not exists audit;
@@ -98,7 +97,7 @@
     {% for year in years %}
         {%- set part = this.identifier ~ '__' ~ year | replace('/', '_') -%}
         {%- set part_rel = this.schema ~ '.' ~ part -%}
-        {%- set exists = run_query("select to_regclass('" ~ part_rel ~ "') is not null").columns[0].values()[0] -%}
+        {%- set exists = year in partitioned -%}
         {%- set closed = academic_year_is_closed(year) or (year in closed_cfg) -%}
         {% if not exists %}
             {% call statement('part_' ~ loop.index) %}

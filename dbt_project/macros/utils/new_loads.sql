@@ -1,7 +1,9 @@
 {% macro new_loads_only() -%}
-    {#- a where clause for an incremental model over staging: on an incremental run, only the rows a raw load
-        wrote after the newest load already in the model (a changed, new, retired or returned record) -#}
-    {%- if is_incremental() -%}
+    {#- a where clause for a model or snapshot over staging that builds on itself: on an incremental run (for
+        a snapshot: once it exists), only the rows a raw load wrote after the newest load it already holds
+        (a changed, new, retired or returned record) -#}
+    {%- set builds_on_itself = (load_relation(this) is not none) if model.resource_type == 'snapshot' else is_incremental() -%}
+    {%- if builds_on_itself -%}
     where load_id::numeric > (select coalesce(max(load_id::numeric), 0) from {{ this }})
     {%- endif -%}
 {%- endmacro %}
