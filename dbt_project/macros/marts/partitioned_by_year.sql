@@ -13,6 +13,20 @@
     {{ return(as_of >= (last ~ '-' ~ (split_starts | max))) }}
 {%- endmacro %}
 
+{% macro frozen_years(years) -%}
+    {#- those of `years` that are frozen: closed (academic_year_is_closed, or in var closed_years) and not in
+        var reopen_years; a build neither computes nor rewrites them -#}
+    {%- set closed_cfg = var('closed_years', []) -%}
+    {%- set reopen = var('reopen_years', []) -%}
+    {%- set frozen = [] -%}
+    {%- for year in years if year is not none -%}
+        {%- if (academic_year_is_closed(year) or year in closed_cfg) and year not in reopen -%}
+            {%- do frozen.append(year) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(frozen) }}
+{%- endmacro %}
+
 {% macro content_hash(alias) -%}
     {#- SQL aggregate: a hash of a table's rows regardless of their order (row count and two seeded sums of
         PostgreSQL's record hash), one pass, no sort; the same rows always give the same hash -#}
@@ -53,12 +67,7 @@
 
     {#- a closed year whose partition exists is frozen: this build neither computes nor rewrites it -#}
     {%- set partitioned = partition_years(this.schema, this.identifier) if existing is not none else [] -%}
-    {%- set frozen = [] -%}
-    {%- for year in partitioned -%}
-        {%- if (academic_year_is_closed(year) or year in closed_cfg) and year not in reopen -%}
-            {%- do frozen.append(year) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set frozen = frozen_years(partitioned) -%}
 
     {% call statement('stage') %}
         create schema if not exists audit;

@@ -4,6 +4,11 @@
         (a changed, new, retired or returned record) -#}
     {%- set builds_on_itself = (load_relation(this) is not none) if model.resource_type == 'snapshot' else is_incremental() -%}
     {%- if builds_on_itself -%}
-    where load_id::numeric > (select coalesce(max(load_id::numeric), 0) from {{ this }})
+    where {{ newer_load() }}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro newer_load(column='load_id') -%}
+    {#- the row's load is newer than the newest load {{ this }} holds (load ids compare as numbers) -#}
+    {{ column }}::numeric > (select coalesce(max(load_id::numeric), 0) from {{ this }})
 {%- endmacro %}

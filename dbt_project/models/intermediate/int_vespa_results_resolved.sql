@@ -1,10 +1,27 @@
-{{ config(enabled=has_entities(), materialized='table') }}
+{{ config(
+    enabled=has_entities(),
+    materialized='incremental',
+    unique_key='knack_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unlogged=false,
+    full_refresh=false,
+    indexes=[{'columns': ['knack_id'], 'unique': true}],
+) }}
 
--- every live result with its establishment, academic year and student-year, or the reason it can't be modelled
+{#- a build re-resolves every result outside the frozen years, and in them only the records of new loads: a
+    frozen year's results stay as they were resolved when it closed, like its fct partition, which a full
+    refresh keeps too (hence full_refresh=false; reopening the year re-resolves it) -#}
+{%- set frozen = [] -%}
+{%- if is_incremental() -%}
+    {%- set frozen = frozen_years(run_query('select academic_year from ' ~ this ~ ' group by 1').columns[0].values()) -%}
+{%- endif %}
+
+-- every result with its establishment, academic year and student-year, or the reason it can't be modelled;
+-- deleted ones stay, marked, so that an incremental run replaces them
 with typed as (
     select *, establishment_knack_ids[1] as establishment_knack_id
     from {{ ref('int_vespa_results_typed') }}
-    where not is_deleted
 ),
 
 establishments as (
@@ -19,11 +36,21 @@ with_year as (
     select
         t.knack_id, t.email, t.establishment_knack_id, t.cycle, t.vision, t.effort, t.systems, t.practice,
         t.attitude, t.overall, t.completed_at, t.completed_date, t.modified_at, t.first_seen_at, t.last_seen_at,
+        t.is_deleted, t.load_id,
         e.knack_id as connected_knack_id,
         e.is_kept as connected_is_kept,
         {{ academic_year('t.completed_date', 'e.academic_year_start') }} as academic_year
     from typed as t
     left join establishments as e on e.knack_id = t.establishment_knack_id
+),
+
+to_resolve as (
+    select * from with_year
+    {%- if frozen %}
+    where academic_year is null
+        or academic_year not in ({% for year in frozen %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})
+        or {{ newer_load() }}
+    {%- endif %}
 )
 
 select
@@ -50,5 +77,5 @@ select
         when s.email is null
             then 'no student ' || w.email || ' in academic year ' || w.academic_year
     end as rejection_detail
-from with_year as w
+from to_resolve as w
 left join student_years as s on s.email = w.email and s.academic_year = w.academic_year

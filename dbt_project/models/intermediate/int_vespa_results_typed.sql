@@ -4,6 +4,7 @@
     unique_key='knack_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
+    unlogged=false,
     indexes=[{'columns': ['knack_id'], 'unique': true}],
 ) }}
 

@@ -13,7 +13,7 @@ ranked as (
         row_number() over (partition by r.email, r.academic_year, r.cycle
                            order by r.modified_at desc nulls last, r.knack_id desc) as rn
     from results as r
-    where r.rejection_reason is null
+    where r.rejection_reason is null and not r.is_deleted
 )
 
 select

@@ -21,7 +21,7 @@ rejected as (
     from staff where rejection_reason is not null
     union all
     select 'vespa_results', knack_id, rejection_reason, rejection_detail, first_seen_at, last_seen_at
-    from results where rejection_reason is not null
+    from results where rejection_reason is not null and not is_deleted
 )
 
 select
