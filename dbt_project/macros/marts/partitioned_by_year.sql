@@ -27,6 +27,11 @@
     {{ return(frozen) }}
 {%- endmacro %}
 
+{% macro outside_years(years) -%}
+    {#- SQL: the row's academic_year is none of `years` (a non-empty list) -#}
+    academic_year not in ({% for year in years %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
 {% macro content_hash(alias) -%}
     {#- SQL aggregate: a hash of a table's rows regardless of their order (row count and two seeded sums of
         PostgreSQL's record hash), one pass, no sort; the same rows always give the same hash -#}
@@ -81,7 +86,7 @@
             {{ sql }}
         ) as built
         {%- if frozen %}
-        where academic_year not in ({% for year in frozen %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})
+        where {{ outside_years(frozen) }}
         {%- endif %};
     {% endcall %}
     {%- set hashed = run_query("select academic_year from audit.frozen_partitions where table_name = '" ~ this.identifier ~ "'").columns[0].values() | list -%}

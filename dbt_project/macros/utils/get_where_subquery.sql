@@ -9,7 +9,7 @@
         {%- set frozen = frozen_years(partition_years(relation.schema, relation.identifier)) if execute else [] -%}
         {%- set kept -%}
             {%- if frozen -%}
-            academic_year not in ({% for year in frozen %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})
+            {{ outside_years(frozen) }}
             {%- else -%}
             true
             {%- endif -%}

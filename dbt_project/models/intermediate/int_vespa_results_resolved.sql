@@ -48,7 +48,7 @@ to_resolve as (
     select * from with_year
     {%- if frozen %}
     where academic_year is null
-        or academic_year not in ({% for year in frozen %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})
+        or {{ outside_years(frozen) }}
         or {{ newer_load() }}
     {%- endif %}
 )
