@@ -30,6 +30,8 @@ PARTS: dict[str, tuple[str, ...]] = {
 }
 NUMBER_RE = r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"
 EMAIL_RE = r"^[^@[:space:]<>]+@[^@[:space:]<>]+\.[^@[:space:]<>]+$"
+# a staging test's `where` placeholder: only rows of loads the test has not yet passed on (tested_loads.sql)
+UNTESTED_LOADS = "__untested_loads__"
 ISO_RE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}"
 
 
@@ -332,7 +334,7 @@ def problems_sql(objects: list[KnackObject]) -> str:
 
 def model_yaml(obj: KnackObject, by_key: dict[str, KnackObject]) -> dict[str, Any]:
     columns: list[dict[str, Any]] = [
-        {"name": "knack_id", "description": "Knack record id", "data_tests": ["unique", "not_null"]},
+        {"name": "knack_id", "description": "Knack record id", "data_tests": ["unique_knack_id", "not_null"]},
         {"name": "created_at", "description": "when Knack created the record (from its ObjectId)"},
         {"name": "modified_at", "description": "true UTC time of the object's modified field"},
         {"name": "first_seen_at", "description": "first load that saw the record"},
@@ -361,7 +363,7 @@ def model_yaml(obj: KnackObject, by_key: dict[str, KnackObject]) -> dict[str, An
                         {
                             "knack_connection": {
                                 "arguments": {"to": "ref('stg_knack__" + target.table + "')", "field": f.key},
-                                "config": {"severity": "warn", "store_failures": True},
+                                "config": {"severity": "warn", "store_failures": True, "where": UNTESTED_LOADS},
                             }
                         }
                     ]

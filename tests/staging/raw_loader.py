@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,8 @@ create table if not exists raw_knack._knack_objects (object_key text primary key
     modified_field text);
 create table if not exists raw_knack._knack_fields (object_key text, field_key text, name text, type text,
     format jsonb, relationship jsonb, required boolean, position int, primary key (object_key, field_key));
+create table if not exists raw_knack._dlt_loads (load_id text not null, schema_name text, status bigint not null,
+    inserted_at timestamptz not null, schema_version_hash text);
 """
 
 
@@ -74,16 +77,20 @@ def load_metadata(database_url: str, metadata: dict[str, Any]) -> dict[str, str]
     return tables
 
 
-def load_records(database_url: str, table: str, records: list[dict[str, Any]]) -> None:
+def load_records(database_url: str, table: str, records: list[dict[str, Any]]) -> str:
+    """Upsert the records as one completed load, as dlt would (its load id a Unix time); returns the load id."""
     now = datetime.now(UTC)
+    load_id = f"{time.time():.6f}"
     rows = []
     for r in records:
         created = datetime.fromtimestamp(int(r["id"][:8], 16), UTC) if re.fullmatch(r"[0-9a-f]{24}", r["id"]) else now
-        rows.append((r["id"], json.dumps(r), created, None, now, now, None, "test", r["id"]))
+        rows.append((r["id"], json.dumps(r), created, None, now, now, None, load_id, r["id"]))
     with connect(database_url) as conn, conn.cursor() as cur:
         execute_values(
             cur,
             f'insert into raw_knack."{table}" values %s on conflict (id) do update set'
-            " record = excluded.record, _last_seen_at = excluded._last_seen_at",
+            " record = excluded.record, _last_seen_at = excluded._last_seen_at, _dlt_load_id = excluded._dlt_load_id",
             rows,
         )
+        cur.execute("insert into raw_knack._dlt_loads values (%s, 'knack', 0, now(), null)", (load_id,))
+    return load_id

@@ -3,7 +3,8 @@
         keeps the rows outside the frozen partitions of a partitioned_by_year table (frozen_years), so a
         daily build tests what it wrote and never rescans a closed year: a frozen partition was tested when
         it was last written, its primary key is enforced by PostgreSQL, and assert_frozen_partitions_unchanged
-        proves it unchanged since -#}
+        proves it unchanged since; `__untested_loads__` keeps the rows of loads the test has not yet
+        passed on (untested_loads, macros/staging/tested_loads.sql) -#}
     {%- set where = config.get('where') or '' -%}
     {%- if '__unfrozen_years__' in where -%}
         {%- set frozen = frozen_years(partition_years(relation.schema, relation.identifier)) if execute else [] -%}
@@ -15,6 +16,9 @@
             {%- endif -%}
         {%- endset -%}
         {%- set where = where | replace('__unfrozen_years__', kept) -%}
+    {%- endif -%}
+    {%- if '__untested_loads__' in where -%}
+        {%- set where = where | replace('__untested_loads__', untested_loads()) -%}
     {%- endif -%}
     {%- if where -%}
         {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') }}

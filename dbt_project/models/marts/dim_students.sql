@@ -23,7 +23,9 @@ select
     last_name::text as last_name,
     {{ natural_key(['establishment_knack_id']) }}::text as establishment_key,
     year_group::text as year_group,
-    array(select id from unnest(all_ids) as id order by id)::text[] as knack_ids,
+    -- most student-years have one id: sorting a one-element array per row costs seconds at 0.75 M rows
+    (case when cardinality(all_ids) = 1 then all_ids
+        else array(select id from unnest(all_ids) as id order by id) end)::text[] as knack_ids,
     establishment_resolution::text as establishment_resolution
 from ranked
 where rn = 1
