@@ -79,6 +79,11 @@ from knackhouse.warehouse import ConnectionParts, connect, dlt_credentials
 log = logging.getLogger(__name__)
 
 
+def load_id_index(table: str) -> str:
+    """Name of a raw table's load-id index: within PostgreSQL's 63 characters, unique per table."""
+    return f"{table[:40]}_{hashlib.md5(table.encode()).hexdigest()[:8]}_load_id"
+
+
 class _ExpectedArrowHints(logging.Filter):
     """`record` arrives as arrow text and is declared json on purpose: dlt's warning about it is noise."""
 
@@ -261,6 +266,7 @@ class _Run:
         stats = [scan.stats for scan in scans]
         object_tables = {plan.object_key: plan.table_name for plan in plans}
         exists = {plan.table_name for plan in plans if self._table_exists(plan.table_name)}
+        loaded_before = frozenset(exists)
         # a table this run creates holds only this run's rows, each id once (the scan drops repeats): its
         # batches are appended (COPY straight into the table) instead of staged and merged
         created = frozenset(object_tables.values()) - exists
@@ -290,7 +296,7 @@ class _Run:
             if not self.dry_run:
                 # one index build per table once its rows are in, not an index update per row while loading;
                 # a table left without its key by a killed run gets it at the end of the next
-                self._add_primary_keys(exists)
+                self._add_keys(exists, loaded_before)
         except BaseException:
             self.stop.set()
             raise
@@ -375,8 +381,15 @@ class _Run:
         finally:
             connection.close()
 
-    def _add_primary_keys(self, tables: set[str]) -> None:
-        """dlt makes `id` not null; the contract's primary key is added where it is missing (idempotent)."""
+    def _add_keys(self, tables: set[str], loaded_before: frozenset[str]) -> None:
+        """The contract's primary key on `id` (dlt makes it not null), and an index on the load id, where missing.
+
+        The load-id index lets dbt read only the rows of newer loads (incremental models, staging tests)
+        without scanning every record's JSON. Only a table loaded before this run gets it: a first load has
+        nothing older to tell apart, so the index (and the analyze that gives PostgreSQL its statistics,
+        after which a new load's upper end is read from the index itself) is paid once, on the first
+        incremental load, not by every full load. Idempotent.
+        """
         from psycopg2 import sql
 
         connection = connect(self.database_url, autocommit=True)
@@ -390,6 +403,15 @@ class _Run:
                     )
                     if cursor.fetchone()[0] == 0:
                         cursor.execute(sql.SQL("alter table {} add primary key (id)").format(name))
+                    if table not in loaded_before:
+                        continue
+                    index = load_id_index(table)
+                    qualified = sql.Identifier(DATASET_NAME, index).as_string(connection)
+                    cursor.execute("select to_regclass(%s) is null", (qualified,))
+                    if cursor.fetchone()[0]:
+                        create = sql.SQL("create index {} on {} ((_dlt_load_id::numeric))")
+                        cursor.execute(create.format(sql.Identifier(index), name))
+                        cursor.execute(sql.SQL("analyze {}").format(name))
         finally:
             connection.close()
 

@@ -64,6 +64,25 @@ def test_raw_tables_keep_each_record_whole_in_one_jsonb_column_with_id_as_primar
     assert not [t for t in raw.tables() if "__" in t], "dlt made child tables"
 
 
+def test_raw_tables_are_indexed_on_their_load_id_so_newer_loads_are_read_without_a_full_scan(
+        demo_app, serve, ingest, raw) -> None:
+    sim = serve(demo_app)
+    ingest(sim)
+    demo_app.advance(1)
+    ingest(sim)
+    table = raw.query("select table_name from raw_knack._knack_objects where object_key = 'object_4'")[0][0]
+    indexed = raw.query("select indexdef from pg_indexes where schemaname = 'raw_knack' and tablename = %s"
+                        " and indexdef like '%%_dlt_load_id%%'", (table,))
+    assert len(indexed) == 1 and "(_dlt_load_id)::numeric" in indexed[0][0]
+    newest_but_one = raw.query("select load_id from raw_knack._dlt_loads order by load_id::numeric desc"
+                               " offset 1 limit 1")[0][0]
+    plan = "\n".join(r[0] for r in raw.query(
+        # a small test table is cheaper to scan whole; what is checked is that the index serves the predicate
+        f'set enable_seqscan = off; explain select id from raw_knack."{table}"'
+        f" where _dlt_load_id::numeric > {newest_but_one}"))
+    assert "Index" in plan and "Seq Scan" not in plan, plan
+
+
 def test_a_demo_app_full_load_equals_the_simulators_truth(demo_app, serve, ingest, raw) -> None:
     sim = serve(demo_app)
     result = ingest(sim)

@@ -9,6 +9,9 @@
 {%- endmacro %}
 
 {% macro newer_load(column='load_id') -%}
-    {#- the row's load is newer than the newest load {{ this }} holds (load ids compare as numbers) -#}
-    {{ column }}::numeric > (select coalesce(max(load_id::numeric), 0) from {{ this }})
+    {#- the row's load is newer than the newest load {{ this }} holds (load ids compare as numbers). The bound
+        is a literal, not a subquery, so PostgreSQL can estimate it and read raw through its load-id index
+        (ingest builds one per table) instead of scanning every record -#}
+    {%- set newest = run_query('select coalesce(max(load_id::numeric), 0) from ' ~ this).columns[0].values()[0] if execute else 0 -%}
+    {{ column }}::numeric > {{ newest }}
 {%- endmacro %}
