@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -13,7 +12,6 @@ from knackhouse.dbt import DbtProject, DbtResult, NodeResult
 from knackhouse.settings import Settings
 from knackhouse.warehouse import connect
 
-Query = Callable[..., list[tuple]]
 CONNECTION_TEST = "knack_connection_stg_knack__thing_1_"
 UNIQUE_TEST = "unique_knack_id_stg_knack__thing_2_knack_id"
 NEW_ID = "5e0000000000000000000001"
@@ -55,16 +53,17 @@ def days(module_settings: Settings, module_database: str) -> dict[str, object]:
     steps["stored_after_full_refresh"] = _stored_failures(module_database)
     _run(module_database, "alter table raw_knack.thing_2 drop constraint thing_2_pkey")
     original = synthetic_records(objects[1], 1)[0]
+    later_load = f"{float(first_load) + 1e6:.6f}"
     _run(
         module_database,
         "insert into raw_knack.thing_2 select id, record, _knack_created_at, _knack_modified_at, _first_seen_at,"
-        f" _last_seen_at, _deleted_at, '{float(first_load) + 1e6:.6f}', _dlt_id from raw_knack.thing_2"
+        f" _last_seen_at, _deleted_at, '{later_load}', _dlt_id from raw_knack.thing_2"
         f" where id = '{original['id']}'",
     )
     _run(
         module_database,
-        f"insert into raw_knack._dlt_loads (load_id, schema_name, status, inserted_at)"
-        f" values ('{float(first_load) + 1e6:.6f}', 'knack', 0, now())",
+        "insert into raw_knack._dlt_loads (load_id, schema_name, status, inserted_at)"
+        f" values ('{later_load}', 'knack', 0, now())",
     )
     steps["duplicate_id"] = project.build()
     return steps
