@@ -8,6 +8,7 @@ with establishments as (
 
 select
     *,
+    {{ natural_key(['knack_id']) }} as establishment_key,
     case
         when is_deleted then 'deleted_in_knack'
         when status is null then 'empty_status'

@@ -14,7 +14,7 @@ referenced as (
 )
 
 select
-    {{ natural_key(['knack_id']) }}::text as establishment_key,
+    establishment_key::text as establishment_key,
     knack_id::text as knack_id,
     name::text as name,
     status::text as status,

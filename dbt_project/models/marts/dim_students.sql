@@ -16,12 +16,12 @@ ranked as (
 )
 
 select
-    {{ natural_key(['email', 'academic_year']) }}::text as student_key,
+    student_key::text as student_key,
     academic_year::text as academic_year,
     email::text as email,
     first_name::text as first_name,
     last_name::text as last_name,
-    {{ natural_key(['establishment_knack_id']) }}::text as establishment_key,
+    establishment_key::text as establishment_key,
     year_group::text as year_group,
     -- most student-years have one id: sorting a one-element array per row costs seconds at 0.75 M rows
     (case when cardinality(all_ids) = 1 then all_ids
