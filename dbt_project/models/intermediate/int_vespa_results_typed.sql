@@ -6,6 +6,7 @@
     on_schema_change='fail',
     unlogged=false,
     indexes=[{'columns': ['knack_id'], 'unique': true}],
+    sql_header='',
 ) }}
 
 -- the mapped result attributes of every record, live or deleted, read from raw once per change (see
