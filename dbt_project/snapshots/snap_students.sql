@@ -3,7 +3,7 @@
           check_cols=['email', 'first_name', 'last_name', 'year_group', 'establishment_knack_ids',
                       'is_deleted', 'deleted_at'],
           indexes=[{'columns': ['dbt_scd_id']}, {'columns': ['knack_id']}],
-          post_hook='analyze {{ this }}') }}
+          post_hook=['{{ load_id_index() }}', 'analyze {{ this }}']) }}
 -- SCD2 history of student records (every Knack version; a record deleted in Knack gets a version with
 -- is_deleted = true, since raw keeps it). Only records of raw loads newer than the snapshot's newest are
 -- compared: the others cannot have changed, and hard deletes need no full scan because raw never drops a row.

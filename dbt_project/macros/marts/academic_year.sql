@@ -22,13 +22,15 @@
         same calendar year (2025/2025), any other start ends in the next one (2024/2025). -#}
     {%- set start = start_expr if start_expr is not none else "'" ~ academic_year_default_start() ~ "'" -%}
     {#- date_part and a timestamp: extract's numeric and to_char's time-zone-aware cast of a date made this
-        2.5 times slower (1.9 s against 0.7 s for 0.76 M student-years), for the same labels -#}
-    case when {{ date_expr }} is null then null else
-        (date_part('year', {{ date_expr }})::int
-            - case when to_char(({{ date_expr }})::timestamp, 'MM-DD') < {{ start }} then 1 else 0 end)::text
-        || '/' ||
-        (date_part('year', {{ date_expr }})::int
-            - case when to_char(({{ date_expr }})::timestamp, 'MM-DD') < {{ start }} then 1 else 0 end
-            + case when {{ start }} = '01-01' then 0 else 1 end)::text
+        2.5 times slower (1.9 s against 0.7 s for 0.76 M student-years), for the same labels; one to_char per
+        row, in the case that picks the year the date falls in (0.69 s against 1.06 s for 1.45 M results) -#}
+    case
+        when {{ date_expr }} is null then null
+        when to_char(({{ date_expr }})::timestamp, 'MM-DD') < {{ start }} then
+            (date_part('year', {{ date_expr }})::int - 1)::text || '/'
+            || (date_part('year', {{ date_expr }})::int - case when {{ start }} = '01-01' then 1 else 0 end)::text
+        else
+            date_part('year', {{ date_expr }})::int::text || '/'
+            || (date_part('year', {{ date_expr }})::int + case when {{ start }} = '01-01' then 0 else 1 end)::text
     end
 {%- endmacro %}

@@ -31,6 +31,9 @@ select
     st.first_seen_at,
     st.last_seen_at,
     case when e.is_kept then st.establishment_knack_id end as establishment_knack_id,
+    -- the keys of an accepted record, made once here for dim_staff and the staff-student links
+    case when st.email is not null and e.is_kept then {{ natural_key(['st.email']) }} end as staff_key,
+    case when st.email is not null and e.is_kept then e.establishment_key end as establishment_key,
     case
         when st.email is null then 'no_email'
         when st.establishment_knack_id is null then 'no_establishment'

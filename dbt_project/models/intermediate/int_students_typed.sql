@@ -6,6 +6,7 @@
     on_schema_change='fail',
     unlogged=false,
     indexes=[{'columns': ['knack_id'], 'unique': true}],
+    post_hook='{{ load_id_index() }}',
     sql_header='',
 ) }}
 

@@ -7,6 +7,7 @@
     unlogged=false,
     full_refresh=false,
     indexes=[{'columns': ['knack_id'], 'unique': true}],
+    post_hook='{{ load_id_index() }}',
 ) }}
 
 {#- a build re-resolves every result outside the frozen years, and in them only the records of new loads: a
@@ -28,8 +29,8 @@ establishments as (
     select * from {{ ref('int_establishments_filtered') }}
 ),
 
-student_years as (
-    select distinct email, academic_year from {{ ref('int_student_years') }}
+students as (
+    select email, academic_year from {{ ref('int_students_resolved') }}
 ),
 
 with_year as (
@@ -51,6 +52,12 @@ to_resolve as (
         or {{ outside_years(frozen) }}
         or {{ newer_load() }}
     {%- endif %}
+),
+
+-- the student-years of the years being resolved only (two of six on a daily build)
+student_years as (
+    select distinct email, academic_year from students
+    where academic_year in (select academic_year from to_resolve)
 )
 
 select

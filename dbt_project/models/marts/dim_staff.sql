@@ -14,10 +14,10 @@ ranked as (
 )
 
 select
-    {{ natural_key(['email']) }}::text as staff_key,
+    staff_key::text as staff_key,
     email::text as email,
     name::text as name,
-    {{ natural_key(['establishment_knack_id']) }}::text as establishment_key,
+    establishment_key::text as establishment_key,
     role::text as role,
     knack_ids::text[] as knack_ids
 from ranked

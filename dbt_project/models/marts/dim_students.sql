@@ -1,7 +1,8 @@
 {{ config(enabled=has_entities(), materialized='table', contract={'enforced': true}) }}
 
 with student_years as (
-    select * from {{ ref('int_student_years') }}
+    select * from {{ ref('int_students_resolved') }}
+    where academic_year is not null
 ),
 
 ranked as (
