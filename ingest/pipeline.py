@@ -361,6 +361,7 @@ class _Run:
         if not pipeline.has_pending_data:
             return
         log.warning("loading the packages a previous ingest run left unfinished")
+        _archive_completed_packages(pipeline)
         if pipeline.list_extracted_load_packages():
             pipeline.normalize()
         if pipeline.list_normalized_load_packages():
@@ -488,6 +489,21 @@ def _destination_state(database_url: str) -> dict[str, Any]:
     if row is None:
         return {}
     return dict(decompress_state(row[0]).get("sources", {}).get(SOURCE_NAME, {}))
+
+
+def _archive_completed_packages(pipeline: Any) -> None:
+    """Move to `loaded` the packages a kill caught between dlt's completed marker and its archiving.
+
+    dlt commits the load to the destination, writes the package's completed marker, then renames the
+    package into its loaded folder; a SIGKILL between the last two leaves a finished package among the
+    normalized ones, and `load()` then fails on it with `LoadPackageAlreadyCompleted` for ever.
+    """
+    storage = pipeline._get_load_storage()
+    for load_id in pipeline.list_normalized_load_packages():
+        if storage.normalized_packages.is_package_completed(load_id):
+            log.warning("archiving package %s: it was loaded before the previous run was killed", load_id)
+            storage.storage.rename_tree(storage.get_normalized_package_path(load_id),
+                                        storage.get_loaded_package_path(load_id))
 
 
 __all__ = ["IngestResult", "ObjectLoad", "run_ingest"]

@@ -69,3 +69,25 @@ def test_a_run_killed_mid_way_is_completed_exactly_by_the_next_run(kill_when, de
         sent = {rid: json.loads(demo_app.tables[object_key].render(rid)) for rid in ids}
         assert {i: r["record"] for i, r in rows.items()} == sent, object_key
         assert all(r["_deleted_at"] is None for r in rows.values())
+
+
+class _KilledWhileArchiving(BaseException):
+    """Stands in for a SIGKILL at the one instant a subprocess kill can't be aimed at."""
+
+
+def test_a_run_killed_between_a_package_s_completion_and_its_archiving_is_finished_by_the_next_run(
+        demo_app, serve, ingest, raw, monkeypatch) -> None:
+    from dlt.common.storages.load_storage import LoadStorage
+
+    def complete_then_die(self: LoadStorage, load_id: str, aborted: bool) -> None:
+        self.normalized_packages.complete_loading_package(load_id, "aborted" if aborted else "loaded")
+        raise _KilledWhileArchiving(load_id)
+
+    sim = serve(demo_app)
+    monkeypatch.setattr(LoadStorage, "complete_load_package", complete_then_die)
+    with pytest.raises(_KilledWhileArchiving):
+        ingest(sim)
+    monkeypatch.undo()
+    ingest(sim)
+    for object_key, ids in demo_app.truth().live_ids.items():
+        assert set(raw.rows(object_key)) == set(ids), object_key

@@ -125,7 +125,9 @@
                 {{ log("partitioned_by_year: REOPENING closed year " ~ year ~ " of " ~ this, info=true) }}
             {% endif %}
             {% call statement('part_' ~ loop.index) %}
-                delete from {{ part_rel }};
+                {#- truncate, not delete: a deleted row stays behind as a dead tuple until a vacuum (the open
+                    partitions grew by their size every day where autovacuum is off) -#}
+                truncate {{ part_rel }};
                 insert into {{ part_rel }} {{ '(' ~ columns ~ ')' if enforced }} select {{ columns }} from {{ tmp }} where academic_year = '{{ year }}';
                 {% if year in reopen %}delete from audit.frozen_partitions where table_name = '{{ this.identifier }}' and academic_year = '{{ year }}';{% endif %}
             {% endcall %}
