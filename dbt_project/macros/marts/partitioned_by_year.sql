@@ -2,7 +2,7 @@
     {#- True when every day of the academic year `label` ('YYYY/YYYY') is before the run's as-of date: a
         calendar year (2025/2025) ends on 31 December; any other (2024/2025) on the day before the latest
         start day the mapping configures, so no school's current year is ever frozen early -#}
-    {%- set as_of = var('as_of_date', none) or run_started_at.strftime('%Y-%m-%d') -%}
+    {%- set as_of = run_var('as_of_date') or run_started_at.strftime('%Y-%m-%d') -%}
     {%- set first, last = label.split('/') -%}
     {%- if first == last -%}
         {{ return(as_of > (last ~ '-12-31')) }}
@@ -17,7 +17,7 @@
     {#- those of `years` that are frozen: closed (academic_year_is_closed, or in var closed_years) and not in
         var reopen_years; a build neither computes nor rewrites them -#}
     {%- set closed_cfg = var('closed_years', []) -%}
-    {%- set reopen = var('reopen_years', []) -%}
+    {%- set reopen = run_var('reopen_years', []) -%}
     {%- set frozen = [] -%}
     {%- for year in years if year is not none -%}
         {%- if (academic_year_is_closed(year) or year in closed_cfg) and year not in reopen -%}
@@ -60,7 +60,7 @@
     {%- set target = this.incorporate(type='table') -%}
     {%- set existing = load_cached_relation(this) -%}
     {%- set closed_cfg = var('closed_years', []) -%}
-    {%- set reopen = var('reopen_years', []) -%}
+    {%- set reopen = run_var('reopen_years', []) -%}
     {%- set tmp = this.schema ~ '.' ~ this.identifier ~ '__build' -%}
     {%- set enforced = config.get('contract').enforced -%}
     {%- set columns = adapter.dispatch('get_column_names', 'dbt')() if enforced else '*' -%}

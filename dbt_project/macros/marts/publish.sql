@@ -9,7 +9,7 @@
     {%- if adapter.get_relation(database=target.database, schema='audit', identifier='frozen_partitions') -%}
         {%- set frozen = run_query("select academic_year from audit.frozen_partitions where table_name = 'fct_vespa_results'").columns[0].values() | list -%}
     {%- endif -%}
-    {%- set reopen = reopen_years if reopen_years is not none else var('reopen_years', []) -%}
+    {%- set reopen = reopen_years if reopen_years is not none else run_var('reopen_years', []) -%}
     {%- set sql = ["begin;", "create schema if not exists " ~ marts_schema ~ ";"] -%}
     {#- drop in reverse dependency order, then move candidates in -#}
     {%- for t in tables | reverse -%}
