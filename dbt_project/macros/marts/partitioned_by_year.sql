@@ -27,9 +27,9 @@
     {{ return(frozen) }}
 {%- endmacro %}
 
-{% macro outside_years(years) -%}
-    {#- SQL: the row's academic_year is none of `years` (a non-empty list) -#}
-    academic_year not in ({% for year in years %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})
+{% macro outside_years(years, column='academic_year') -%}
+    {#- SQL: the row's `column` is none of `years` (a non-empty list) -#}
+    {{ column }} not in ({% for year in years %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})
 {%- endmacro %}
 
 {% macro content_hash(alias) -%}
