@@ -13,8 +13,8 @@ ranked as (
         -- every id of the student-year, from the same window (one sort), put in order below
         array_agg(knack_id) over (by_version rows between unbounded preceding and unbounded following) as all_ids
     from student_years
-    -- byte order (collate "C"): the same order for Knack's hex ids, and a sort with abbreviated keys, a third
-    -- faster than under a database's UTF-8 collation
+    -- byte order (collate "C"): the same order for Knack's hex ids, and a sort with abbreviated keys, which
+    -- a UTF-8 collation disables (the select ~10% faster at scale 10)
     window by_version as (
         partition by email collate "C", academic_year collate "C"
         order by modified_at desc nulls last, knack_id collate "C" desc
