@@ -143,10 +143,11 @@ class DbtProject:
         self._env()
         all_vars = {"knack_mapping": self.mapping_var(), "knack_staging": self.staging_var(), **(vars or {})}
         for name in RUN_VARS:
+            key = RUN_VAR_PREFIX + name.upper()
             if name in all_vars:
-                os.environ[RUN_VAR_PREFIX + name.upper()] = json.dumps(all_vars.pop(name))
+                os.environ[key] = json.dumps(all_vars.pop(name))
             else:
-                os.environ.pop(RUN_VAR_PREFIX + name.upper(), None)
+                os.environ.pop(key, None)
         common = [
             "--project-dir",
             str(self.dir),
