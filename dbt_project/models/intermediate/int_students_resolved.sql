@@ -10,11 +10,14 @@ establishments as (
     select * from {{ ref('int_establishments_filtered') }}
 ),
 
--- read apart from `students`, so that neither is materialized (a CTE read twice is: 0.78 M wide rows)
+-- read apart from `students`, so that neither is materialized (a CTE read twice is: 0.78 M wide rows), and
+-- grouped at once: a few thousand domain-establishment pairs hash in memory, where the union below sorted
+-- all 0.75 M students' pairs on disk (~1 s at scale 10)
 student_domains as (
     select split_part(email, '@', 2) as domain, establishment_knack_ids[1] as establishment_knack_id
     from {{ ref('int_students_typed') }}
     where not is_deleted and email like '%@%'
+    group by 1, 2
 ),
 
 -- domains owned by exactly one establishment (from establishment domains and resolved students)

