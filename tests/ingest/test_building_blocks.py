@@ -59,9 +59,12 @@ def test_a_wall_clock_labelled_utc_is_read_in_the_apps_zone() -> None:
     assert true_instant(raw, LONDON) == datetime(2025, 7, 31, 23, 30, tzinfo=UTC)
 
 
-def test_a_wall_clock_is_read_to_the_minute_and_an_unreadable_iso_timestamp_falls_back_to_the_unix_one() -> None:
+def test_an_iso_timestamp_is_read_to_the_minute() -> None:
     assert true_instant({"iso_timestamp": "2025-01-15T14:05:59.999Z"}, LONDON) == datetime(2025, 1, 15, 14, 5,
                                                                                          tzinfo=UTC)
+
+
+def test_an_iso_timestamp_that_is_no_date_gives_way_to_the_unix_timestamp() -> None:
     raw = {"iso_timestamp": "2025-02-30T14:05:00.000Z", "unix_timestamp": 1736949900000}  # 30 February
     assert true_instant(raw, LONDON) == datetime(2025, 1, 15, 14, 5, tzinfo=UTC)
 
