@@ -1,18 +1,27 @@
-{{ config(enabled=has_entities(), materialized='table', indexes=[{'columns': ['knack_id'], 'unique': true}]) }}
+{{ config(
+    enabled=has_entities(),
+    materialized='incremental',
+    unique_key='knack_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unlogged=false,
+    indexes=[
+        {'columns': ['knack_id'], 'unique': true},
+        {'columns': ['establishment_lookup', 'establishment_inputs']},
+    ],
+    post_hook='{{ load_id_index() }}',
+) }}
 
-with students as (
-    select *, establishment_knack_ids[1] as establishment_knack_id
-    from {{ ref('int_students_typed') }}
-    where not is_deleted
-),
+{#- a daily build decides the records of newer loads, and those whose establishment row changed since they
+    were decided (a status, a start day, a domain's single owner): the rest keep their decision, year and key,
+    as a full refresh would give them again (tests/incidents/test_incremental_builds.py) -#}
 
-establishments as (
+with establishments as (
     select * from {{ ref('int_establishments_filtered') }}
 ),
 
--- read apart from `students`, so that neither is materialized (a CTE read twice is: 0.78 M wide rows), and
--- grouped at once: a few thousand domain-establishment pairs hash in memory, where the union below sorted
--- all 0.75 M students' pairs on disk (~1 s at scale 10)
+-- read apart from `students`, so that neither is materialized (a CTE read twice is), and grouped at once: a
+-- few thousand domain-establishment pairs hash in memory (sorting 0.75 M students' pairs spilled ~1 s)
 student_domains as (
     select split_part(email, '@', 2) as domain, establishment_knack_ids[1] as establishment_knack_id
     from {{ ref('int_students_typed') }}
@@ -36,71 +45,134 @@ unique_domains as (
     having count(distinct knack_id) = 1
 ),
 
-resolved as (
+-- the establishment a record's decision reads, by what it is looked up by: its connection's id, else '@' and
+-- its email domain (a Knack id never starts with '@'); `inputs` is what of it the decision uses
+lookups as (
     select
-        st.*,
-        e.knack_id as connected_knack_id,
-        e.is_kept as connected_is_kept,
-        d.knack_id as domain_knack_id
-    from students as st
-    left join establishments as e on e.knack_id = st.establishment_knack_id
-    left join unique_domains as d on d.domain = split_part(st.email, '@', 2)
+        l.lookup, e.knack_id, e.is_kept, e.academic_year_start, e.establishment_key,
+        concat_ws('|', e.knack_id, e.is_kept, e.academic_year_start) as inputs
+    from (
+        select knack_id as lookup, knack_id from establishments
+        union all
+        select '@' || domain, knack_id from unique_domains
+    ) as l
+    join establishments as e on e.knack_id = l.knack_id
+),
+
+{% if is_incremental() -%}
+-- the lookups whose establishment changed since the records holding them were decided (read from an index)
+changed_lookups as (
+    select held.establishment_lookup
+    from (
+        select establishment_lookup, establishment_inputs from {{ this }}
+        where establishment_lookup is not null
+        group by 1, 2
+    ) as held
+    left join lookups as l on l.lookup = held.establishment_lookup
+    where held.establishment_inputs is distinct from l.inputs
+),
+
+{% endif -%}
+students as (
+    select * from {{ ref('int_students_typed') }}
+    {%- if is_incremental() %}
+    where {{ newer_load() }}
+    union all
+    select * from {{ ref('int_students_typed') }}
+    where not {{ newer_load() }}
+        and knack_id in (
+            select held.knack_id
+            from {{ this }} as held
+            join changed_lookups as c on c.establishment_lookup = held.establishment_lookup
+        )
+    {%- endif %}
+),
+
+-- deleted records are kept, undecided (no lookup, no year), so that an incremental build replaces them
+looked_up as (
+    select
+        s.*,
+        s.establishment_knack_ids[1] as connection_knack_id,
+        case when not s.is_deleted then
+            coalesce(s.establishment_knack_ids[1], '@' || split_part(s.email, '@', 2))
+        end as establishment_lookup
+    from students as s
 ),
 
 decided as (
     select
-        r.knack_id,
-        r.email,
-        r.first_name,
-        r.last_name,
-        r.year_group,
-        r.tutor_knack_ids,
-        r.activity_date,
-        r.modified_at,
-        r.first_seen_at,
-        r.last_seen_at,
+        s.knack_id,
+        s.email,
+        s.first_name,
+        s.last_name,
+        s.year_group,
+        s.tutor_knack_ids,
+        s.activity_date,
+        s.modified_at,
+        s.first_seen_at,
+        s.last_seen_at,
+        s.is_deleted,
+        s.load_id,
+        s.establishment_lookup,
+        l.inputs as establishment_inputs,
+        l.academic_year_start,
+        l.knack_id as found_knack_id,
+        l.establishment_key as found_establishment_key,
+        s.connection_knack_id is not null as is_connected,
         case
-            when r.connected_knack_id is not null and r.connected_is_kept then r.connected_knack_id
-            when r.establishment_knack_id is null and r.domain_knack_id is not null then r.domain_knack_id
-        end as establishment_knack_id,
-        case
-            when r.connected_knack_id is not null and r.connected_is_kept then 'connection'
-            when r.establishment_knack_id is null and r.domain_knack_id is not null then 'email_domain'
-        end as establishment_resolution,
-        case
-            when r.email is null then 'no_email'
-            when r.connected_knack_id is not null and r.connected_is_kept then null
-            when r.connected_knack_id is not null then 'cancelled_establishment'
-            when r.establishment_knack_id is not null then 'unknown_establishment'
-            when r.domain_knack_id is not null then null
-            else 'no_establishment'
+            when s.is_deleted then null
+            when s.email is null then 'no_email'
+            when s.connection_knack_id is null then case when l.knack_id is null then 'no_establishment' end
+            when l.knack_id is null then 'unknown_establishment'
+            when not l.is_kept then 'cancelled_establishment'
         end as rejection_reason,
         case
-            when r.email is null then 'student record has no usable email'
-            when r.connected_knack_id is not null and not r.connected_is_kept
-                then 'connected establishment ' || r.connected_knack_id || ' is not active'
-            when r.establishment_knack_id is not null and r.connected_knack_id is null
-                then 'connected establishment ' || r.establishment_knack_id || ' does not exist'
-            when r.establishment_knack_id is null and r.domain_knack_id is null
-                then 'no connection and email domain ' || coalesce(split_part(r.email, '@', 2), '') || ' matches no single establishment'
+            when s.is_deleted then null
+            when s.email is null then 'student record has no usable email'
+            when s.connection_knack_id is null then
+                case when l.knack_id is null then
+                    'no connection and email domain ' || split_part(s.email, '@', 2) || ' matches no single establishment'
+                end
+            when l.knack_id is null then 'connected establishment ' || s.connection_knack_id || ' does not exist'
+            when not l.is_kept then 'connected establishment ' || s.connection_knack_id || ' is not active'
         end as rejection_detail
-    from resolved as r
+    from looked_up as s
+    left join lookups as l on l.lookup = s.establishment_lookup
 ),
 
 -- the academic year of each accepted version's own date (its establishment's start day) and the keys, made
--- once here for dim_students, the bridge and the results (an md5 per row costs ~1.5 s at 0.75 M rows)
+-- once here for dim_students, the bridge and the results
 with_years as (
     select
-        d.*,
-        e.establishment_key,
-        case when d.rejection_reason is null then
-            {{ academic_year('d.activity_date', 'e.academic_year_start') }}
+        *,
+        case when rejection_reason is null and not is_deleted then
+            {{ academic_year('activity_date', 'academic_year_start') }}
         end as academic_year
-    from decided as d
-    left join establishments as e on e.knack_id = d.establishment_knack_id
+    from decided
 )
 
 select
-    *,
-    case when academic_year is not null then {{ natural_key(['email', 'academic_year']) }} end as student_key
+    knack_id,
+    email,
+    first_name,
+    last_name,
+    year_group,
+    tutor_knack_ids,
+    activity_date,
+    modified_at,
+    first_seen_at,
+    last_seen_at,
+    case when academic_year is not null then found_knack_id end as establishment_knack_id,
+    case when academic_year is not null then found_establishment_key end as establishment_key,
+    case when academic_year is not null then
+        case when is_connected then 'connection' else 'email_domain' end
+    end as establishment_resolution,
+    rejection_reason,
+    rejection_detail,
+    academic_year,
+    case when academic_year is not null then {{ natural_key(['email', 'academic_year']) }} end as student_key,
+    establishment_lookup,
+    establishment_inputs,
+    is_deleted,
+    load_id
 from with_years
