@@ -16,71 +16,38 @@
     were decided (a status, a start day, a domain's single owner): the rest keep their decision, year and key,
     as a full refresh would give them again (tests/incidents/test_incremental_builds.py) -#}
 
-{%- set lookup_ctes -%}
-establishments as (
-    select * from {{ ref('int_establishments_filtered') }}
-),
-
--- read apart from `students`, so that neither is materialized (a CTE read twice is), and grouped at once: a
--- few thousand domain-establishment pairs hash in memory (sorting 0.75 M students' pairs spilled ~1 s)
-student_domains as (
-    select split_part(email, '@', 2) as domain, establishment_knack_ids[1] as establishment_knack_id
-    from {{ ref('int_students_typed') }}
-    where not is_deleted and email like '%@%'
-    group by 1, 2
-),
-
--- domains owned by exactly one establishment (from establishment domains and resolved students)
-domain_candidates as (
-    select email_domain as domain, knack_id from establishments where email_domain is not null and is_kept
-    union
-    select sd.domain, sd.establishment_knack_id
-    from student_domains as sd
-    join establishments as e on e.knack_id = sd.establishment_knack_id and e.is_kept
-),
-
-unique_domains as (
-    select domain, min(knack_id) as knack_id
-    from domain_candidates
-    group by domain
-    having count(distinct knack_id) = 1
-),
-
--- the establishment a record's decision reads, by what it is looked up by: its connection's id, else '@' and
--- its email domain (a Knack id never starts with '@'); `inputs` is what of it the decision uses
-lookups as (
-    select
-        l.lookup, e.knack_id, e.is_kept, e.academic_year_start, e.establishment_key,
-        concat_ws('|', e.knack_id, e.is_kept, e.academic_year_start) as inputs
-    from (
-        select knack_id as lookup, knack_id from establishments
-        union all
-        select '@' || domain, knack_id from unique_domains
-    ) as l
-    join establishments as e on e.knack_id = l.knack_id
-)
-{%- endset -%}
-
 {#- on an incremental build, first the lookups whose establishment changed since the records holding them
-    were decided (usually none), read through the index on the held pairs, and passed on as literals: inside
-    the model's query the planner took them for a fraction of all 0.78 M held rows and planned millions -#}
+    were decided (usually none), passed on as literals: inside the model's query the planner took them for a
+    fraction of all 0.78 M held rows and planned millions. Every record of a lookup holds the same inputs (all
+    are decided again when they change), so the held pairs are read by skipping through their index, one
+    probe per pair, not one row per record -#}
 {%- set changed = [] -%}
 {%- if is_incremental() and execute -%}
     {%- set changed_sql -%}
-        with {{ lookup_ctes }}
+        with recursive held as (
+            (select establishment_lookup, establishment_inputs from {{ this }}
+             where establishment_lookup is not null
+             order by 1, 2 limit 1)
+            union all
+            select next_pair.*
+            from held
+            cross join lateral (
+                select establishment_lookup, establishment_inputs from {{ this }}
+                where (establishment_lookup, establishment_inputs) > (held.establishment_lookup, held.establishment_inputs)
+                order by 1, 2 limit 1
+            ) as next_pair
+        )
         select held.establishment_lookup
-        from (
-            select establishment_lookup, establishment_inputs from {{ this }}
-            where establishment_lookup is not null
-            group by 1, 2
-        ) as held
-        left join lookups as l on l.lookup = held.establishment_lookup
-        where held.establishment_inputs is distinct from l.inputs
+        from held
+        left join {{ ref('int_establishment_lookups_learned') }} as l on l.lookup = held.establishment_lookup
+        where held.establishment_inputs is distinct from coalesce(l.inputs, '')
     {%- endset -%}
     {%- set changed = run_query(changed_sql).columns[0].values() -%}
 {%- endif %}
 
-with {{ lookup_ctes }},
+with lookups as (
+    select * from {{ ref('int_establishment_lookups_learned') }}
+),
 
 students as (
     select * from {{ ref('int_students_typed') }}
@@ -126,7 +93,7 @@ decided as (
         s.is_deleted,
         s.load_id,
         s.establishment_lookup,
-        l.inputs as establishment_inputs,
+        case when s.establishment_lookup is not null then coalesce(l.inputs, '') end as establishment_inputs,
         l.academic_year_start,
         l.knack_id as found_knack_id,
         l.establishment_key as found_establishment_key,
