@@ -8,11 +8,15 @@ from datetime import date
 
 import pytest
 
-from simulator.demo_schema import R_OVERALL, RESULTS
+from simulator.demo_schema import R_OVERALL, RESULTS, STUDENTS
 
 CLOSED_YEAR = "2023/2024"
 HASHES = "select academic_year, content_hash, row_count from audit.frozen_partitions order by 1"
 PARTITION = "select knack_id, overall from marts.fct_vespa_results where academic_year = %s order by 1"
+STUDENT_YEAR = "select knack_ids, is_current from marts.dim_students where student_key = %s"
+NOT_CURRENT = "select count(*) from marts.dim_students where not is_current"
+DANGLING = ("select count(*) from marts.fct_vespa_results as r left join marts.dim_students as s using (student_key) "
+            "where s.student_key is null")
 
 
 @pytest.fixture
@@ -24,6 +28,20 @@ def edited(pipeline):
     values[R_OVERALL] = 1 if values[R_OVERALL] != 1 else 2
     pipeline.app.touch(RESULTS, knack_id, tuple(values))
     return pipeline, knack_id, values[R_OVERALL]
+
+
+@pytest.fixture
+def deleted_student(pipeline):
+    """A closed year's student, with results in its frozen partition, deleted in Knack and retired by a reconcile."""
+    student_key, knack_ids = pipeline.query(
+        "select s.student_key, s.knack_ids from marts.dim_students as s where s.academic_year = %s"
+        " and cardinality(s.knack_ids) = 1 and exists (select from marts.fct_vespa_results as r"
+        " where r.student_key = s.student_key) order by 1 limit 1", (CLOSED_YEAR,))[0]
+    before = {"not_current": pipeline.scalar(NOT_CURRENT), "results": pipeline.query(
+        "select knack_id from marts.fct_vespa_results where student_key = %s order by 1", (student_key,))}
+    pipeline.app.delete(STUDENTS, knack_ids[0])
+    outcome = pipeline.run(reconcile=True)
+    return pipeline, outcome, student_key, knack_ids, before
 
 
 def test_a_normal_run_leaves_a_closed_year_untouched(edited):
@@ -67,3 +85,29 @@ def test_a_year_is_frozen_only_once_every_day_of_it_has_passed(ordinary_day):
     assert {"2023/2024", "2024/2025", "2025/2026"} <= years
     assert frozen == {year for year in years if _has_ended(year, pipeline.app.today)}
     assert "2025/2026" not in frozen and "2025/2025" not in frozen, "the current years stay open"
+
+
+def test_a_student_deleted_after_the_year_closed_keeps_the_frozen_results_published(deleted_student):
+    pipeline, outcome, student_key, knack_ids, before = deleted_student
+    assert outcome.exit_code == 0, outcome.summary.get("headline")
+    assert pipeline.scalar("select _deleted_at is not null from raw_knack.students where id = %s", (knack_ids[0],))
+    assert pipeline.query("select knack_id from marts.fct_vespa_results where student_key = %s order by 1",
+                          (student_key,)) == before["results"]
+    assert pipeline.scalar(DANGLING) == 0
+
+
+def test_a_student_deleted_after_the_year_closed_keeps_its_student_year_marked_not_current(deleted_student):
+    pipeline, _, student_key, knack_ids, before = deleted_student
+    assert pipeline.query(STUDENT_YEAR, (student_key,)) == [(knack_ids, False)]
+    assert pipeline.scalar(NOT_CURRENT) == before["not_current"] + 1
+
+
+def test_reopening_the_year_lets_a_deleted_students_year_go_and_holds_back_its_results(deleted_student):
+    pipeline, _, student_key, _, before = deleted_student
+    outcome = pipeline.run(reopen_years=[CLOSED_YEAR])
+    assert outcome.exit_code == 0, outcome.summary.get("headline")
+    assert pipeline.query(STUDENT_YEAR, (student_key,)) == []
+    assert pipeline.scalar(DANGLING) == 0
+    held_back = pipeline.query("select knack_id, reason from quarantine.rejected_records where knack_id = any(%s)"
+                               " order by 1", ([k for (k,) in before["results"]],))
+    assert held_back == [(k, "unknown_student") for (k,) in before["results"]]

@@ -27,9 +27,14 @@
     {{ return(frozen) }}
 {%- endmacro %}
 
+{% macro year_list(years) -%}
+    {#- SQL: a non-empty list of academic years as a parenthesised list of literals -#}
+    ({% for year in years %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
 {% macro outside_years(years, column='academic_year') -%}
     {#- SQL: the row's `column` is none of `years` (a non-empty list) -#}
-    {{ column }} not in ({% for year in years %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})
+    {{ column }} not in {{ year_list(years) }}
 {%- endmacro %}
 
 {% macro content_hash(alias) -%}

@@ -1,5 +1,12 @@
 {{ config(enabled=has_entities(), materialized='table', contract={'enforced': true}) }}
 
+{#- a frozen year is history: its student-years that today's data no longer gives (records deleted in Knack,
+    moved to another email or year, or held in quarantine since it closed) are kept from the table this build
+    replaces, marked not current, so the year's frozen results keep their student (the fact's relationships
+    test reads every partition). Reopening the year lets them go -#}
+{%- set previous = load_relation(this) if execute else none -%}
+{%- set frozen = frozen_years(partition_years(this.schema, 'fct_vespa_results')) if previous is not none else [] %}
+
 -- the ranking keys in byte order (collate "C"), as the columns themselves: the same order for Knack's hex ids
 -- and a sort with abbreviated keys, which a UTF-8 collation disables (~10% off the select at scale 10); and as
 -- columns, the sort carries no second copy of each key (~12% more)
@@ -44,6 +51,22 @@ select
     -- most student-years have one id: sorting a one-element array per row costs seconds at 0.75 M rows
     (case when cardinality(all_ids) = 1 then all_ids
         else array(select id from unnest(all_ids) as id order by id) end)::text[] as knack_ids,
-    establishment_resolution::text as establishment_resolution
+    establishment_resolution::text as establishment_resolution,
+    true as is_current
 from ranked
 where rn = 1
+{%- if frozen %}
+
+union all
+
+select
+    p.student_key, p.academic_year, p.email, p.first_name, p.last_name, p.establishment_key, p.year_group,
+    p.knack_ids, p.establishment_resolution,
+    false as is_current
+from {{ previous }} as p
+where p.academic_year in {{ year_list(frozen) }}
+    and not exists (
+        select from {{ ref('int_students_resolved') }} as r
+        where r.student_key = p.student_key and r.academic_year in {{ year_list(frozen) }}
+    )
+{%- endif %}
