@@ -40,9 +40,10 @@ ENTITY_ATTRIBUTES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ),
     ),
 }
-TOP_LEVEL_KEYS = frozenset({"academic_year", "objects", "entities", "filters", "analyst_role"})
+TOP_LEVEL_KEYS = frozenset({"academic_year", "objects", "entities", "analyst_role"})
 OBJECT_SETTINGS = frozenset({"modified_field", "email_fields"})
 MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")  # a PostgreSQL identifier that needs no quoting
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,9 @@ def _check_shape(raw: dict[str, Any], where: str) -> None:
     ]:
         if not MONTH_DAY.match(str(value)):
             raise ConfigError(f'{where}: {label} is {value!r}; write it as MM-DD, e.g. "08-01"')
+    if "analyst_role" in raw and not ROLE_NAME.match(str(raw["analyst_role"])):
+        raise ConfigError(f"{where}: analyst_role is {raw['analyst_role']!r}; use lower-case letters, digits and _ "
+                          "(a PostgreSQL role name), e.g. knackhouse_analyst")
     for object_key, settings in (raw.get("objects") or {}).items():
         unknown = set(settings or {}) - OBJECT_SETTINGS
         if unknown:

@@ -74,6 +74,20 @@ def test_academic_year_start_must_be_month_day(tmp_path: Path) -> None:
         _mapping(tmp_path, "academic_year: {start: '1 August'}\n")
 
 
+def test_the_analyst_role_is_read_from_the_mapping(tmp_path: Path) -> None:
+    assert _mapping(tmp_path, "analyst_role: school_readers\n").as_dbt_var()["analyst_role"] == "school_readers"
+
+
+def test_an_analyst_role_that_is_no_plain_role_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="analyst_role.*PostgreSQL role name"):
+        _mapping(tmp_path, "analyst_role: 'readers; drop table x'\n")
+
+
+def test_an_unknown_section_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown section 'filters'"):
+        _mapping(tmp_path, "filters: {status: active}\n")
+
+
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_app_config(tmp_path / "nope.yml")

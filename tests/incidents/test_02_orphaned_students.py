@@ -21,6 +21,31 @@ def test_every_orphan_is_resolved_by_domain_or_quarantined_with_its_reason(ordin
             assert quarantined.get(student_id) == reason, student_id
 
 
+def test_every_orphan_whose_domain_names_one_active_school_is_published_there_marked(ordinary_day):
+    pipeline = ordinary_day
+    truth = pipeline.app.truth()
+    expected = {student_id: school for student_id, school in truth.orphan_domain_matches.items()
+                if truth.establishments[school].is_active}
+    assert len(expected) > 5
+    published = dict(pipeline.query(
+        "select k, e.knack_id from marts.dim_students as s join marts.dim_establishments as e"
+        " using (establishment_key),"
+        " unnest(s.knack_ids) as k where s.establishment_resolution = 'email_domain' and s.is_current"))
+    assert published == expected
+
+
+def test_a_quarantined_orphan_says_why_and_when_it_was_seen(ordinary_day):
+    pipeline = ordinary_day
+    truth = pipeline.app.truth()
+    held = pipeline.query(
+        "select knack_id, reason, detail, first_seen_at, last_seen_at from quarantine.rejected_records"
+        " where entity = 'students' and knack_id = any(%s)", (list(truth.orphans),))
+    assert held
+    for knack_id, reason, detail, first_seen, last_seen in held:
+        assert reason == truth.orphans[knack_id]
+        assert detail and first_seen is not None and last_seen >= first_seen, knack_id
+
+
 def test_no_published_row_has_a_null_parent(ordinary_day):
     pipeline = ordinary_day
     assert pipeline.scalar("select count(*) from marts.dim_students where establishment_key is null") == 0

@@ -62,3 +62,26 @@ def test_reuploaded_student_years_carry_the_new_ids_in_place_of_the_old(reupload
     assert len(moved) > 10
     for old, new in moved:
         assert new in after[key_of_old[old]] and old not in after[key_of_old[old]]
+
+
+def test_student_years_per_school_and_year_are_exactly_the_ground_truths(ordinary_day):
+    """Connected students of active schools, counted by the generator with the same identity rule (HTML, case
+    and space variants and re-uploads of one email in one year are one student-year)."""
+    pipeline = ordinary_day
+    truth = pipeline.app.truth()
+    expected = {key: n for key, n in truth.student_years.items() if truth.establishments[key[0]].is_active}
+    published = {(school, year): n for school, year, n in pipeline.query(
+        "select e.knack_id, s.academic_year, count(*) from marts.dim_students as s"
+        " join marts.dim_establishments as e using (establishment_key)"
+        " where s.establishment_resolution = 'connection' and s.is_current group by 1, 2")}
+    assert published == expected
+
+
+def test_every_duplicate_version_of_a_student_year_is_collapsed_into_it(ordinary_day):
+    pipeline = ordinary_day
+    truth = pipeline.app.truth()
+    held = {k: n for k, n in pipeline.query(
+        "select k, cardinality(knack_ids) from marts.dim_students, unnest(knack_ids) as k")}
+    published_duplicates = [k for k in truth.duplicate_student_ids if k in held]
+    assert published_duplicates
+    assert all(held[k] >= 2 for k in published_duplicates)

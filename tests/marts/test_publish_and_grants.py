@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 MartsWarehouse = Any  # the `warehouse` fixture of conftest.py
@@ -42,6 +43,19 @@ def test_analyst_role_reads_marts_only(warehouse: MartsWarehouse) -> None:
         " has_schema_privilege('knackhouse_analyst', 'marts_candidate', 'usage')"
     )
     assert rows[0] == (True, False, False)
+
+
+def test_the_analyst_role_is_the_one_the_app_mapping_names(warehouse: MartsWarehouse) -> None:
+    role = f"kh_readers_{uuid.uuid4().hex[:8]}"
+    mapping = {**warehouse.vars["knack_mapping"], "analyst_role": role}
+    try:
+        out = warehouse.dbt("run-operation", "publish_marts", as_of_date="2026-09-01", knack_mapping=mapping)
+        assert out.returncode == 0, out.stdout[-3000:]
+        assert warehouse.query(
+            f"select has_table_privilege('{role}', 'marts.dim_students', 'select'),"
+            f" has_schema_privilege('{role}', 'staging', 'usage')") == [(True, False)]
+    finally:
+        warehouse.query(f"drop owned by {role}; drop role if exists {role}")
 
 
 def test_full_refresh_gives_identical_keys(warehouse: MartsWarehouse) -> None:

@@ -1,5 +1,7 @@
 {% macro analyst_role() -%}
-    {{ return(var('analyst_role', 'knackhouse_analyst')) }}
+    {#- the app mapping's `analyst_role`, else var `analyst_role` (dbt run by hand), else knackhouse_analyst -#}
+    {%- set mapping = var('knack_mapping', {}) or {} -%}
+    {{ return(mapping.get('analyst_role') or var('analyst_role', 'knackhouse_analyst')) }}
 {%- endmacro %}
 
 {% macro grant_analyst_sql(marts_schema='marts') -%}
