@@ -4,7 +4,7 @@ unfiltered, reconciles raw with Knack's own count, and keeps business filters in
 
 from __future__ import annotations
 
-from simulator.demo_schema import E_PORTAL, ESTABLISHMENTS
+from simulator.demo_schema import E_PORTAL, E_STATUS, ESTABLISHMENTS
 
 
 def test_raw_holds_every_establishment_whatever_its_portal_type(ordinary_day):
@@ -56,3 +56,29 @@ def test_the_portal_filter_ignores_case_and_counts_empty_values_in_the_open(ordi
                                                sum(1 for p in portal.values() if not p.strip()))
     report = pipeline.report()
     assert f"| coaching_portal_establishments | {len(portal)} | {len(coaching)} |" in report
+
+
+def test_the_active_filter_ignores_case_and_spaces_and_counts_an_empty_status(pipeline):
+    """A cancelled school re-entered as ' ACTIVE ' is active; an active school whose status is emptied is not,
+    and the filter summary counts it as empty."""
+    table = pipeline.app.tables[ESTABLISHMENTS]
+    cancelled = min(k for k, v in table.rows.items() if (v[E_STATUS] or "").strip().lower() != "active")
+    emptied = min(k for k, v in table.rows.items() if (v[E_STATUS] or "").strip().lower() == "active")
+    for knack_id, status in ((cancelled, " ACTIVE "), (emptied, "")):
+        row = list(table.rows[knack_id])
+        row[E_STATUS] = status
+        pipeline.app.touch(ESTABLISHMENTS, knack_id, tuple(row))
+    outcome = pipeline.run()
+    # two of eight schools changing status moves more students than the guards' history allows: built, held back
+    assert outcome.exit_code == 0 or outcome.summary.get("failed_task") == "guards"
+    truth = pipeline.app.truth()
+    active = {e.id for e in truth.establishments.values() if e.is_active}
+    assert cancelled in active and emptied not in active
+    assert {k for (k,) in pipeline.query(
+        "select knack_id from marts_candidate.dim_establishments where is_active")} == active
+    [(rows_in, kept, dropped, empty)] = pipeline.query(
+        "select rows_in, rows_kept, rows_dropped, rows_empty from intermediate.int_filter_summary "
+        "where filter_name = 'active_establishments'")
+    empties = sum(1 for v in table.rows.values() if not (v[E_STATUS] or "").strip())
+    assert empties >= 1
+    assert (rows_in, kept, dropped, empty) == (len(table.rows), len(active), len(table.rows) - len(active), empties)

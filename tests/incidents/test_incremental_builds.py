@@ -50,8 +50,8 @@ def _built(outcome: Any) -> bool:
 def _change_establishments(pipeline: Pipeline) -> dict[str, Any]:
     """An operator cancels the school with the fewest accepted students, reactivates a cancelled one and gives
     a third school the email domain that a fourth school's unconnected students were resolved by; no student
-    record changes. Closed years keep the results resolved when they closed (the known limitation in
-    docs/architecture.md), so the day reopens every year, as the operator must."""
+    record changes. Closed years keep the results resolved when they closed (and the student-years those
+    point at), so the day reopens every year, for the change to reach every year's results."""
     (cancelled,) = pipeline.query(
         "select establishment_knack_id from intermediate.int_students_resolved where establishment_knack_id"
         " is not null group by 1 order by count(*), 1 limit 1")[0]
@@ -129,3 +129,11 @@ def test_the_student_snapshot_has_one_current_version_per_record(days: dict[str,
         "select count(*) from (select knack_id from snapshots.snap_students where dbt_valid_to is null"
         " group by knack_id having count(*) > 1) d") == 0
     assert pipeline.scalar("select count(distinct knack_id) from snapshots.snap_students") == len(days["typed_ids"])
+
+
+def test_the_establishment_snapshot_keeps_a_cancelled_schools_active_past(days: dict[str, Any]) -> None:
+    versions = days["pipeline"].query(
+        "select status, dbt_valid_to is null from snapshots.snap_establishments where knack_id = %s"
+        " order by dbt_valid_from", (days["cancelled"],))
+    assert versions[0] == ("active", False)  # what it was, closed the day the cancellation was seen
+    assert versions[-1] == ("cancelled", True)

@@ -97,7 +97,8 @@ def test_every_mart_and_each_of_its_columns_is_documented(warehouse: MartsWareho
         assert built == documented, name
 
 
-def test_the_academic_year_unit_tests_run_and_pass(warehouse: MartsWarehouse) -> None:
+def test_the_academic_year_and_dedup_rule_unit_tests_run_and_pass(warehouse: MartsWarehouse) -> None:
     out = warehouse.dbt("test", "--select", "test_type:unit", as_of_date="2026-09-01")
     assert out.returncode == 0, out.stdout[-3000:]
     assert "PASS int_students_resolved::academic_year_label_follows_start_day" in out.stdout
+    assert "PASS dim_students::latest_modified_version_wins_ties_to_the_greatest_knack_id" in out.stdout

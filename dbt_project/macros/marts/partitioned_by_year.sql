@@ -27,6 +27,12 @@
     {{ return(frozen) }}
 {%- endmacro %}
 
+{% macro frozen_fact_years() -%}
+    {#- the frozen years of fct_vespa_results' partitions in the schema of the model being built -#}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {{ return(frozen_years(partition_years(this.schema, 'fct_vespa_results'))) }}
+{%- endmacro %}
+
 {% macro year_list(years) -%}
     {#- SQL: a non-empty list of academic years as a parenthesised list of literals -#}
     ({% for year in years %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})

@@ -4,8 +4,8 @@
     moved to another email or year, or held in quarantine since it closed) are kept from the table this build
     replaces, marked not current, so the year's frozen results keep their student (the fact's relationships
     test reads every partition). Reopening the year lets them go -#}
-{%- set previous = load_relation(this) if execute else none -%}
-{%- set frozen = frozen_years(partition_years(this.schema, 'fct_vespa_results')) if previous is not none else [] %}
+{%- set frozen = frozen_fact_years() -%}
+{%- set previous = load_relation(this) if frozen else none %}
 
 -- the ranking keys in byte order (collate "C"), as the columns themselves: the same order for Knack's hex ids
 -- and a sort with abbreviated keys, which a UTF-8 collation disables (~10% off the select at scale 10); and as
@@ -55,7 +55,7 @@ select
     true as is_current
 from ranked
 where rn = 1
-{%- if frozen %}
+{%- if previous is not none %}
 
 union all
 
