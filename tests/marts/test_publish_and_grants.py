@@ -63,3 +63,11 @@ def test_full_refresh_gives_identical_keys(warehouse: MartsWarehouse) -> None:
     out = warehouse.dbt("build", "--full-refresh", "--exclude", "fct_vespa_results", as_of_date="2026-09-01")
     assert out.returncode == 0, out.stdout[-3000:]
     assert warehouse.query("select student_key from marts_candidate.dim_students order by 1") == before
+
+
+def test_the_student_dimension_candidate_is_logged_as_it_keeps_the_frozen_years_student_years(
+        warehouse: MartsWarehouse) -> None:
+    persistence = dict(warehouse.query(
+        "select relname, relpersistence from pg_class where relnamespace = 'marts_candidate'::regnamespace"
+        " and relname in ('dim_establishments', 'dim_students', 'dim_staff')"))
+    assert persistence == {"dim_establishments": "p", "dim_students": "p", "dim_staff": "u"}  # the rest unlogged

@@ -1,4 +1,5 @@
-{{ config(enabled=has_entities(), materialized='table', contract={'enforced': true}) }}
+{#- logged (a few thousand rows): the logged dim_students' foreign key may point only at a logged table -#}
+{{ config(enabled=has_entities(), materialized='table', contract={'enforced': true}, unlogged=false) }}
 
 with establishments as (
     select * from {{ ref('int_establishments_filtered') }}

@@ -1,4 +1,6 @@
-{{ config(enabled=has_entities(), materialized='table', contract={'enforced': true}) }}
+{#- logged, unlike the other candidates: the frozen years' student-years it keeps are history that a crash
+    must not empty (an unlogged table is truncated in crash recovery) -#}
+{{ config(enabled=has_entities(), materialized='table', contract={'enforced': true}, unlogged=false) }}
 
 {#- a frozen year is history: its student-years that today's data no longer gives (records deleted in Knack,
     moved to another email or year, or held in quarantine since it closed) are kept from the table this build
