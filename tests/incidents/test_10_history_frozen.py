@@ -31,14 +31,19 @@ def edited(pipeline):
 
 @pytest.fixture
 def deleted_student(pipeline):
-    """A closed year's student, with results in its frozen partition, deleted in Knack and retired by a reconcile."""
-    student_key, knack_ids = pipeline.query(
-        "select s.student_key, s.knack_ids from marts.dim_students as s where s.academic_year = %s"
-        " and cardinality(s.knack_ids) = 1 and exists (select from marts.fct_vespa_results as r"
-        " where r.student_key = s.student_key) order by 1 limit 1", (CLOSED_YEAR,))[0]
+    """Two closed-year students deleted in Knack and retired by a reconcile: one with results in the year's
+    frozen partition, one without."""
+    picked = {}
+    for kind, condition in (("with_results", "exists"), ("without_results", "not exists")):
+        picked[kind] = pipeline.query(
+            "select s.student_key, s.knack_ids from marts.dim_students as s where s.academic_year = %s"
+            f" and cardinality(s.knack_ids) = 1 and {condition} (select from marts.fct_vespa_results as r"
+            " where r.student_key = s.student_key) order by 1 limit 1", (CLOSED_YEAR,))[0]
+    student_key, knack_ids = picked["with_results"]
     before = {"not_current": pipeline.scalar(NOT_CURRENT), "results": pipeline.query(
-        "select knack_id from marts.fct_vespa_results where student_key = %s order by 1", (student_key,))}
-    pipeline.app.delete(STUDENTS, knack_ids[0])
+        "select knack_id from marts.fct_vespa_results where student_key = %s order by 1", (student_key,)),
+        "without_results": picked["without_results"][0]}
+    pipeline.app.delete_many(STUDENTS, [knack_ids[0], picked["without_results"][1][0]])
     outcome = pipeline.run(reconcile=True)
     return pipeline, outcome, student_key, knack_ids, before
 
@@ -108,6 +113,11 @@ def test_a_student_deleted_after_the_year_closed_keeps_its_student_year_marked_n
     pipeline, _, student_key, knack_ids, before = deleted_student
     assert pipeline.query(STUDENT_YEAR, (student_key,)) == [(knack_ids, False)]
     assert pipeline.scalar(NOT_CURRENT) == before["not_current"] + 1
+
+
+def test_a_student_deleted_after_the_year_closed_with_no_results_in_it_leaves(deleted_student):
+    pipeline, _, _, _, before = deleted_student
+    assert pipeline.query(STUDENT_YEAR, (before["without_results"],)) == []
 
 
 def test_reopening_the_year_lets_a_deleted_students_year_go_and_holds_back_its_results(deleted_student):

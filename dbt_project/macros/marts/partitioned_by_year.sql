@@ -33,14 +33,14 @@
     {{ return(frozen_years(partition_years(this.schema, 'fct_vespa_results'))) }}
 {%- endmacro %}
 
-{% macro year_list(years) -%}
-    {#- SQL: a non-empty list of academic years as a parenthesised list of literals -#}
-    ({% for year in years %}'{{ year }}'{{ ', ' if not loop.last }}{% endfor %})
+{% macro literal_list(values) -%}
+    {#- SQL: a non-empty list of plain strings (academic years, md5 keys) as a parenthesised list of literals -#}
+    ({% for value in values %}'{{ value }}'{{ ', ' if not loop.last }}{% endfor %})
 {%- endmacro %}
 
 {% macro outside_years(years, column='academic_year') -%}
     {#- SQL: the row's `column` is none of `years` (a non-empty list) -#}
-    {{ column }} not in {{ year_list(years) }}
+    {{ column }} not in {{ literal_list(years) }}
 {%- endmacro %}
 
 {% macro content_hash(alias) -%}

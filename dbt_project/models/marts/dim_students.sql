@@ -2,12 +2,13 @@
     must not empty (an unlogged table is truncated in crash recovery) -#}
 {{ config(enabled=has_entities(), materialized='table', contract={'enforced': true}, unlogged=false) }}
 
-{#- a frozen year is history: its student-years that today's data no longer gives (records deleted in Knack,
-    moved to another email or year, or held in quarantine since it closed) are kept from the table this build
-    replaces, marked not current, so the year's frozen results keep their student (the fact's relationships
-    test reads every partition). Reopening the year lets them go -#}
+{#- a frozen year is history: a student-year of it that today's data no longer gives (its records deleted in
+    Knack, moved to another email or year, or held in quarantine since the year closed) is kept from the table
+    this build replaces, marked not current, while a frozen result points at it (the fact's relationships
+    test reads every partition). Reopening the year lets it go -#}
 {%- set frozen = frozen_fact_years() -%}
-{%- set previous = load_relation(this) if frozen else none %}
+{%- set previous = load_relation(this) if frozen else none -%}
+{%- set held = held_student_years(previous, frozen) if previous is not none else [] %}
 
 -- the ranking keys in byte order (collate "C"), as the columns themselves: the same order for Knack's hex ids
 -- and a sort with abbreviated keys, which a UTF-8 collation disables (~10% off the select at scale 10); and as
@@ -57,18 +58,14 @@ select
     true as is_current
 from ranked
 where rn = 1
-{%- if previous is not none %}
+{%- if held %}
 
 union all
 
 select
-    p.student_key, p.academic_year, p.email, p.first_name, p.last_name, p.establishment_key, p.year_group,
-    p.knack_ids, p.establishment_resolution,
+    student_key, academic_year, email, first_name, last_name, establishment_key, year_group, knack_ids,
+    establishment_resolution,
     false as is_current
-from {{ previous }} as p
-where p.academic_year in {{ year_list(frozen) }}
-    and not exists (
-        select from {{ ref('int_students_resolved') }} as r
-        where r.student_key = p.student_key and r.academic_year in {{ year_list(frozen) }}
-    )
+from {{ previous }}
+where student_key in {{ literal_list(held) }}
 {%- endif %}
