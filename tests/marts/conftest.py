@@ -63,9 +63,11 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MartsWarehou
     admin.autocommit = True
     admin.cursor().execute(f"create database {name}")
     url = BASE_URL.rsplit("/", 1)[0] + "/" + name
-    wh = MartsWarehouse(tmp_path_factory.mktemp("marts"), url)
-    built = wh.dbt("build", as_of_date="2026-09-01")
-    assert built.returncode == 0, built.stdout[-4000:]
-    yield wh
-    admin.cursor().execute(f"drop database {name} with (force)")
-    admin.close()
+    try:
+        wh = MartsWarehouse(tmp_path_factory.mktemp("marts"), url)
+        built = wh.dbt("build", as_of_date="2026-09-01")
+        assert built.returncode == 0, built.stdout[-4000:]
+        yield wh
+    finally:  # a failed build too: no database left behind on the server
+        admin.cursor().execute(f"drop database {name} with (force)")
+        admin.close()
