@@ -77,6 +77,13 @@ def growth_bounds(levels: Sequence[tuple[date, float]], rule: HistoryRule) -> Bo
             return Bounds(last / rule.max_ratio - last, last * (rule.max_ratio - 1), len(deltas), 0.0,
                           f"no history yet ({len(deltas)} of {rule.min_history} runs): within ×{rule.max_ratio:g} "
                           "of the last good size")
+        if last > 0:
+            # a small table may grow, but not past ratio_min_rows rows and max_ratio times its size together:
+            # 8 establishments becoming 168 overnight is a runaway, 8 becoming 12 is not
+            ceiling = max(rule.ratio_min_rows, last * rule.max_ratio)
+            return Bounds(-last, ceiling - last, len(deltas), 0.0,
+                          f"no history yet ({len(deltas)} of {rule.min_history} runs): at most {ceiling:,.0f} rows, "
+                          f"×{rule.max_ratio:g} of the last good size or {rule.ratio_min_rows:,.0f}, the larger")
         return Bounds(None, None, len(deltas), None, f"no history yet ({len(deltas)} of {rule.min_history} runs)")
     size = recent[-1][1]
     centre, spread = _spread(deltas, rule, count=True, floor=max(rule.floor_count, rule.floor_relative * size))

@@ -87,5 +87,15 @@ def test_without_enough_history_a_table_that_multiplies_is_still_an_anomaly():
     assert bounds.lower == pytest.approx(141 / 3 - 141)
 
 
-def test_without_enough_history_a_small_table_is_not_checked():
-    assert not growth_bounds(days([8, 9, 8]), RULE).known
+def test_without_enough_history_a_small_table_may_grow_up_to_the_ratio_floor():
+    bounds = growth_bounds(days([8, 9, 8]), RULE)
+    assert bounds.known and bounds.lower == -8
+    assert bounds.upper == RULE.ratio_min_rows - 8  # 8 -> 50 passes, 8 -> 168 (a runaway) fails
+
+
+def test_without_enough_history_a_small_table_may_triple_past_the_ratio_floor():
+    assert growth_bounds(days([30]), RULE).upper == 30 * 2
+
+
+def test_without_history_an_empty_table_is_not_checked():
+    assert not growth_bounds(days([0]), RULE).known
