@@ -62,8 +62,9 @@ def test_the_active_filter_ignores_case_and_spaces_and_counts_an_empty_status(pi
     """A cancelled school re-entered as ' ACTIVE ' is active; an active school whose status is emptied is not,
     and the filter summary counts it as empty."""
     table = pipeline.app.tables[ESTABLISHMENTS]
-    cancelled = min(k for k, v in table.rows.items() if (v[E_STATUS] or "").strip().lower() != "active")
-    emptied = min(k for k, v in table.rows.items() if (v[E_STATUS] or "").strip().lower() == "active")
+    schools = pipeline.app.truth().establishments
+    cancelled = min(k for k, e in schools.items() if not e.is_active)
+    emptied = min(k for k, e in schools.items() if e.is_active)
     for knack_id, status in ((cancelled, " ACTIVE "), (emptied, "")):
         row = list(table.rows[knack_id])
         row[E_STATUS] = status
@@ -71,14 +72,14 @@ def test_the_active_filter_ignores_case_and_spaces_and_counts_an_empty_status(pi
     outcome = pipeline.run()
     # two of eight schools changing status moves more students than the guards' history allows: built, held back
     assert outcome.exit_code == 0 or outcome.summary.get("failed_task") == "guards"
-    truth = pipeline.app.truth()
-    active = {e.id for e in truth.establishments.values() if e.is_active}
+    schools = pipeline.app.truth().establishments
+    active = {k for k, e in schools.items() if e.is_active}
     assert cancelled in active and emptied not in active
     assert {k for (k,) in pipeline.query(
         "select knack_id from marts_candidate.dim_establishments where is_active")} == active
     [(rows_in, kept, dropped, empty)] = pipeline.query(
         "select rows_in, rows_kept, rows_dropped, rows_empty from intermediate.int_filter_summary "
         "where filter_name = 'active_establishments'")
-    empties = sum(1 for v in table.rows.values() if not (v[E_STATUS] or "").strip())
+    empties = sum(1 for e in schools.values() if not (e.status or "").strip())
     assert empties >= 1
-    assert (rows_in, kept, dropped, empty) == (len(table.rows), len(active), len(table.rows) - len(active), empties)
+    assert (rows_in, kept, dropped, empty) == (len(schools), len(active), len(schools) - len(active), empties)

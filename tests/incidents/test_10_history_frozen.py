@@ -14,6 +14,7 @@ CLOSED_YEAR = "2023/2024"
 HASHES = "select academic_year, content_hash, row_count from audit.frozen_partitions order by 1"
 STUDENT_YEAR = "select knack_ids, is_current from marts.dim_students where student_key = %s"
 NOT_CURRENT = "select count(*) from marts.dim_students where not is_current"
+RESULTS_OF = "select knack_id from marts.fct_vespa_results where student_key = %s order by 1"
 DANGLING = ("select count(*) from marts.fct_vespa_results as r left join marts.dim_students as s using (student_key) "
             "where s.student_key is null")
 
@@ -40,9 +41,8 @@ def deleted_student(pipeline):
             f" and cardinality(s.knack_ids) = 1 and {condition} (select from marts.fct_vespa_results as r"
             " where r.student_key = s.student_key) order by 1 limit 1", (CLOSED_YEAR,))[0]
     student_key, knack_ids = picked["with_results"]
-    before = {"not_current": pipeline.scalar(NOT_CURRENT), "results": pipeline.query(
-        "select knack_id from marts.fct_vespa_results where student_key = %s order by 1", (student_key,)),
-        "without_results": picked["without_results"][0]}
+    before = {"not_current": pipeline.scalar(NOT_CURRENT), "results": pipeline.query(RESULTS_OF, (student_key,)),
+              "without_results": picked["without_results"][0]}
     pipeline.app.delete_many(STUDENTS, [knack_ids[0], picked["without_results"][1][0]])
     outcome = pipeline.run(reconcile=True)
     return pipeline, outcome, student_key, knack_ids, before
@@ -104,8 +104,7 @@ def test_a_student_deleted_after_the_year_closed_keeps_the_frozen_results_publis
     pipeline, outcome, student_key, knack_ids, before = deleted_student
     assert outcome.exit_code == 0, outcome.summary.get("headline")
     assert pipeline.scalar("select _deleted_at is not null from raw_knack.students where id = %s", (knack_ids[0],))
-    assert pipeline.query("select knack_id from marts.fct_vespa_results where student_key = %s order by 1",
-                          (student_key,)) == before["results"]
+    assert pipeline.query(RESULTS_OF, (student_key,)) == before["results"]
     assert pipeline.scalar(DANGLING) == 0
 
 
