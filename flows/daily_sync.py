@@ -39,7 +39,7 @@ class RunOptions:
 
 @dataclass
 class RunOutcome:
-    """How a run ended: its exit code (shared/contract.md), summary and report file."""
+    """How a run ended: its exit code (README.md), summary and report file."""
 
     exit_code: int
     summary: dict[str, Any]

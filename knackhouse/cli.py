@@ -1,4 +1,4 @@
-"""`knackhouse`: the one entry point (shared/contract.md lists its commands and exit statuses)."""
+"""`knackhouse`: the one entry point (README.md lists its commands and exit statuses)."""
 
 from __future__ import annotations
 

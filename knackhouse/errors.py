@@ -1,4 +1,4 @@
-"""Errors that end a command, each with the exit status shared/contract.md gives it."""
+"""Errors that end a command, each with the exit status README.md gives it."""
 
 
 class KnackhouseError(Exception):

@@ -21,7 +21,7 @@ TELEMETRY_OFF = {
 
 @dataclass(frozen=True)
 class Settings:
-    """knackhouse's configuration, read from the environment (see shared/contract.md)."""
+    """knackhouse's configuration, read from the environment (see README.md, "Configuration")."""
 
     home: Path
     database_url: str | None = None

@@ -4,7 +4,7 @@ Deterministic for a seed. Scale 1 is a realistic platform: about 140 establishme
 students per academic year over three academic years, results up to three cycles a year. The app
 has a clock (`now`, wall time in Europe/London): history before it is generated at once; what is
 planned after it (uploads, results) and each day's ordinary change happen as `advance()` moves the
-clock. Scripted incidents (`trigger`) replay shared/incidents.md; `truth()` says what a correct
+clock. Scripted incidents (`trigger`) replay docs/incidents.md; `truth()` says what a correct
 warehouse holds. Dirty data comes in fixed, documented shares (see `DIRT`).
 """
 
@@ -436,7 +436,7 @@ class DemoApp(KnackApp):
 
     # ------------------------------------------------------------------ incidents
     def trigger(self, name: str, **options: Any) -> IncidentReport:
-        """Start a scripted incident from shared/incidents.md now; see docs/simulator.md for each one."""
+        """Start a scripted incident from docs/incidents.md now; see docs/simulator.md for each one."""
         handlers = {
             "runaway_duplicates": self._runaway_duplicates,
             "mass_orphan_creation": self._mass_orphan_creation,

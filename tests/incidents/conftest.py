@@ -1,6 +1,6 @@
 """The incidents suite's harness: the simulator's demo app and the real daily-sync flow over a real PostgreSQL.
 
-Every test replays one incident of shared/incidents.md end to end. To keep the suite inside CI's budget,
+Every test replays one incident of docs/incidents.md end to end. To keep the suite inside CI's budget,
 the initial load and `HISTORY_DAYS` ordinary days are run once per session into a template database;
 each test gets a copy of it (`create database … template …`, a file copy) and a DemoApp regenerated from the
 same seed and advanced to the same day (the generator is deterministic), so its first run is an ordinary

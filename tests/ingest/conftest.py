@@ -13,7 +13,7 @@ from knackhouse.settings import Settings
 from knackhouse.warehouse import connect
 from simulator import DemoApp, FixtureApp, SimulatorServer
 
-KNACKPY_FIXTURE = Path("/work/shared/fixtures/knackpy")
+KNACKPY_FIXTURE = Path(__file__).parents[1] / "fixtures" / "knackpy"
 DEMO_SCALE = 0.02  # 8 establishments, ~43 staff, ~1,560 students (2 pages), ~2,800 results (3 pages)
 
 

@@ -1,4 +1,4 @@
-"""Scripted incidents from shared/incidents.md, seen through the API and in the ground truth."""
+"""Scripted incidents from docs/incidents.md, seen through the API and in the ground truth."""
 
 from __future__ import annotations
 
