@@ -40,6 +40,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                           "(try `knackhouse demo` to see it work against the simulator)")
     configure_environment(settings)
     _quiet_logs_off_terminal()
+    from flows.lock import check_session
+    from knackhouse.warehouse import resolve_url
+
+    check_session(resolve_url(settings))  # an unreachable, refusing or pooled database: one line, before Prefect
     from flows.daily_sync import RunOptions, daily_sync, without_secret
 
     options = RunOptions(dry_run=args.dry_run, full_refresh=args.full_refresh, reconcile=args.reconcile,

@@ -1,7 +1,9 @@
 """One run at a time: a PostgreSQL advisory lock held on a dedicated connection for the whole run.
 
 PostgreSQL releases a session's advisory locks when its connection ends, so a crashed (even
-kill -9) run never leaves the lock behind.
+kill -9) run never leaves the lock behind. A pooler in transaction mode hands each transaction of one
+connection to any server session, so a lock taken through it guards nothing: the lock refuses such a
+connection when it can tell (the server process answering changes between statements).
 """
 
 from __future__ import annotations
@@ -9,12 +11,43 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from knackhouse.errors import ConfigError
 from knackhouse.warehouse import connect
 
 LOCK_KEY = 0x6B6E6163  # "knac": the one key every daily-sync run takes
 POLL_SECONDS = 0.5
+SESSION_CHECKS = 3  # statements after the lock that must be answered by the session holding it
+
+
+class SessionNotKept(ConfigError):
+    """The connection does not keep one server session (a pooler in transaction mode)."""
+
+
+def assert_one_session(cursor: Any, pid: int) -> None:
+    """Refuse a connection whose statements are answered by server processes other than `pid`."""
+    for _ in range(SESSION_CHECKS):
+        cursor.execute("select pg_backend_pid()")
+        answered = cursor.fetchone()[0]
+        if answered != pid:
+            raise SessionNotKept(
+                f"the database connection does not keep its session (server process {pid}, then {answered}): "
+                "a connection pooler in transaction mode (Supabase's port 6543, PgBouncer pool_mode=transaction) "
+                "cannot hold the run lock; connect directly or through a session-mode pooler (Supabase: port "
+                "5432) — see docs/operations.md"
+            )
+
+
+def check_session(database_url: str) -> None:
+    """Connect once and check the connection keeps one session: a configuration error before a run starts."""
+    conn = connect(database_url, autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select pg_backend_pid()")
+            assert_one_session(cur, cur.fetchone()[0])
+    finally:
+        conn.close()
 
 
 class RunLocked(ConfigError):
@@ -29,9 +62,13 @@ def run_lock(database_url: str, *, wait_seconds: float = 0.0, key: int = LOCK_KE
     try:
         deadline = time.monotonic() + max(wait_seconds, 0.0)
         with conn.cursor() as cur:
+            cur.execute("select pg_backend_pid()")
+            assert_one_session(cur, cur.fetchone()[0])  # before locking: a pooled session would keep the lock
             while True:
-                cur.execute("select pg_try_advisory_lock(%s)", (key,))
-                if cur.fetchone()[0]:
+                cur.execute("select pg_try_advisory_lock(%s), pg_backend_pid()", (key,))
+                locked, pid = cur.fetchone()
+                if locked:
+                    assert_one_session(cur, pid)
                     break
                 if time.monotonic() >= deadline:
                     raise RunLocked(
