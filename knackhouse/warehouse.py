@@ -98,11 +98,15 @@ class ConnectionParts:
         except ValueError as error:
             raise ConfigError(f"KNACKHOUSE_DATABASE_URL: the port is not a number ({error})") from None
         _check_params(query)
+        password = unquote(parts.password or "")
+        if password != password.strip():
+            raise ConfigError("KNACKHOUSE_DATABASE_URL: the password begins or ends with white space, which dlt "
+                              "strips before it connects; choose a password without it")
         return cls(
             host=host,
             port=port,
             user=unquote(parts.username or "postgres"),
-            password=unquote(parts.password or ""),
+            password=password,
             dbname=unquote(parts.path.lstrip("/") or "postgres"),
             params=tuple(query.items()),
         )

@@ -171,9 +171,23 @@ def test_a_url_parameter_that_cannot_reach_every_tool_is_refused_by_name() -> No
         warehouse.ConnectionParts.from_url("postgresql://kh@db/wh?application_name=daily%20run")
 
 
+def test_a_password_that_dlt_would_change_is_refused() -> None:
+    with pytest.raises(ConfigError, match="password begins or ends with white space"):
+        warehouse.ConnectionParts.from_url("postgresql://kh:secret%20@db/wh")
+
+
 def test_the_masked_url_shows_everything_but_the_password() -> None:
     masked = warehouse.masked_url(TLS_URL)
     assert "p%40ss" not in masked and "p@ss" not in masked
     assert masked.startswith("postgresql://kh:***@db.example.com:6432/wh?sslmode=verify-full")
     assert "p@ss" not in repr(warehouse.ConnectionParts.from_url(TLS_URL))
 
+
+
+def test_warehouse_url_prints_the_configured_url_with_its_password_masked(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "KNACKHOUSE_HOME": str(tmp_path / "home"), "KNACKHOUSE_DATABASE_URL": TLS_URL}
+    result = subprocess.run([sys.executable, "-m", "knackhouse.cli", "warehouse", "url"], capture_output=True,
+                            text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == warehouse.masked_url(TLS_URL)
+    assert "p%40ss" not in result.stdout and "p@ss" not in result.stdout

@@ -16,9 +16,10 @@ import pytest
 from simulator import DemoApp, SimulatorServer
 
 KNACKHOUSE = [sys.executable, "-m", "knackhouse.cli"]
-RUNNER = "knackhouse_runner"
+RUNNER = "knackhouse"  # the names of the administrator's SQL in docs/operations.md
 RUNNER_PASSWORD = "r@n/n:er %+pw"
 ANALYST = "knackhouse_analyst"
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
 def _env(home: Path, database_url: str, sim: SimulatorServer | None = None) -> dict[str, str]:
@@ -32,8 +33,13 @@ def _env(home: Path, database_url: str, sim: SimulatorServer | None = None) -> d
 
 def _run(home: Path, database_url: str, *args: str, sim: SimulatorServer | None = None,
          timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([*KNACKHOUSE, "run", *args], env=_env(home, database_url, sim), capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    env = _env(home, database_url, sim)
+    if sim is not None:  # the session's Prefect API: no ephemeral server of the run's own to start
+        from prefect.settings import PREFECT_API_URL
+
+        env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    return subprocess.run([*KNACKHOUSE, "run", *args], env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
 
 
 def _assert_one_line_exit_2(done: subprocess.CompletedProcess, *words: str) -> str:
@@ -61,21 +67,23 @@ def test_a_wrong_password_exits_2_in_one_line_that_does_not_show_it(tls_server: 
     assert "wr0ng-s3cret" not in line
 
 
-ADMIN_SQL = f"""
-create role {RUNNER} login password '{RUNNER_PASSWORD}' nosuperuser nocreatedb nocreaterole;
-create role {ANALYST} nologin;
-"""
+def _administrators_sql(database: str) -> str:
+    """The SQL docs/operations.md gives an administrator to run once, for this database and password."""
+    text = OPERATIONS.read_text()
+    block = text[text.index("### The role knackhouse runs as"):]
+    sql = block[block.index("```sql\n") + len("```sql\n"):block.index("```\n", block.index("```sql"))]
+    return sql.replace("'change-me'", f"'{RUNNER_PASSWORD}'").replace("database warehouse", f"database {database}")
 
 
 @pytest.fixture(scope="module")
-def least_privileged_run(tls_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def least_privileged_run(tls_server: Any, tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Any:
     """One `knackhouse run` of a tiny demo app over verify-full TLS, as a role that may only create schemas in
-    its database (the administrator's SQL of docs/operations.md, run once beforehand)."""
+    its database (the administrator's SQL of docs/operations.md, run as it is written there)."""
     name = "kh_least_privileged"
-    tls_server.execute(ADMIN_SQL)
     tls_server.execute(f'create database "{name}"')
-    tls_server.execute(f"revoke all on database {name} from public; "
-                       f"grant connect, create, temporary on database {name} to {RUNNER}")
+    # nothing of PUBLIC's default rights on the database either: the administrator's grants are all it has
+    tls_server.execute(f"revoke all on database {name} from public")
+    tls_server.execute(_administrators_sql(name), dbname=name)
     try:
         app = DemoApp(scale=0.005, seed=3)
         url = tls_server.url(name, user=RUNNER, password=RUNNER_PASSWORD, sslmode="verify-full",
