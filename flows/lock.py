@@ -25,27 +25,47 @@ class SessionNotKept(ConfigError):
     """The connection does not keep one server session (a pooler in transaction mode)."""
 
 
+POOLED = ("a connection pooler in transaction mode (Supabase's port 6543, PgBouncer pool_mode=transaction) "
+          "cannot hold the run lock; connect directly or through a session-mode pooler (Supabase: port 5432) — "
+          "see docs/operations.md")
+
+
 def assert_one_session(cursor: Any, pid: int) -> None:
     """Refuse a connection whose statements are answered by server processes other than `pid`."""
     for _ in range(SESSION_CHECKS):
         cursor.execute("select pg_backend_pid()")
         answered = cursor.fetchone()[0]
         if answered != pid:
-            raise SessionNotKept(
-                f"the database connection does not keep its session (server process {pid}, then {answered}): "
-                "a connection pooler in transaction mode (Supabase's port 6543, PgBouncer pool_mode=transaction) "
-                "cannot hold the run lock; connect directly or through a session-mode pooler (Supabase: port "
-                "5432) — see docs/operations.md"
-            )
+            raise SessionNotKept(f"the database connection does not keep its session (server process {pid}, "
+                                 f"then {answered}): {POOLED}")
+
+
+def assert_session_kept(conn: Any, database_url: str) -> int:
+    """Check a connection keeps one server session of its own and return its server process: its statements
+    all answered by one process (a pool handing out sessions in turn fails this), and a second connection open
+    beside it answered by another (a pool reusing its last-used session, PgBouncer's default, fails this)."""
+    with conn.cursor() as cur:
+        cur.execute("select pg_backend_pid()")
+        pid = cur.fetchone()[0]
+        assert_one_session(cur, pid)
+    second = connect(database_url, autocommit=True)
+    try:
+        with second.cursor() as cur:
+            cur.execute("select pg_backend_pid()")
+            other = cur.fetchone()[0]
+    finally:
+        second.close()
+    if other == pid:
+        raise SessionNotKept(f"two open database connections were answered by one server process ({pid}): "
+                             f"{POOLED}")
+    return pid
 
 
 def check_session(database_url: str) -> None:
-    """Connect once and check the connection keeps one session: a configuration error before a run starts."""
+    """Before a run starts: the database answers, and a connection to it keeps its own session."""
     conn = connect(database_url, autocommit=True)
     try:
-        with conn.cursor() as cur:
-            cur.execute("select pg_backend_pid()")
-            assert_one_session(cur, cur.fetchone()[0])
+        assert_session_kept(conn, database_url)
     finally:
         conn.close()
 
@@ -61,9 +81,8 @@ def run_lock(database_url: str, *, wait_seconds: float = 0.0, key: int = LOCK_KE
     conn.autocommit = True
     try:
         deadline = time.monotonic() + max(wait_seconds, 0.0)
+        assert_session_kept(conn, database_url)  # before locking: a pooled session would keep the lock
         with conn.cursor() as cur:
-            cur.execute("select pg_backend_pid()")
-            assert_one_session(cur, cur.fetchone()[0])  # before locking: a pooled session would keep the lock
             while True:
                 cur.execute("select pg_try_advisory_lock(%s), pg_backend_pid()", (key,))
                 locked, pid = cur.fetchone()

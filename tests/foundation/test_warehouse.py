@@ -154,10 +154,7 @@ def test_dbt_gets_every_libpq_parameter_through_its_profile_or_libpq_variables()
     assert env["PGTARGETSESSIONATTRS"] == "read-write"
     # the user's options are merged after dbt's own session settings, so theirs win where both set one
     assert env["PGOPTIONS"] == warehouse.DBT_SESSION_OPTIONS + " -c statement_timeout=5min"
-
-
-def test_dbt_keeps_its_own_defaults_when_the_url_has_no_parameters() -> None:
-    env = warehouse.dbt_env("postgresql://kh@db:5432/wh")
+    env = warehouse.dbt_env("postgresql://kh@db:5432/wh")  # no parameters: dbt's own defaults, no libpq variable
     assert env["PGOPTIONS"] == warehouse.DBT_SESSION_OPTIONS
     assert not any(name in env for name in ("PGSSLMODE", "PGSSLROOTCERT", "PGTARGETSESSIONATTRS"))
 
