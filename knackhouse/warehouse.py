@@ -112,7 +112,8 @@ class ConnectionParts:
         )
 
     @property
-    def options(self) -> dict[str, str]:
+    def parameters(self) -> dict[str, str]:
+        """The libpq parameters by name."""
         return dict(self.params)
 
     def url(self, scheme: str = "postgresql", dbname: str | None = None, password: str | None = None) -> str:
@@ -215,7 +216,7 @@ def connection_error(parts: ConnectionParts, error: Exception) -> ConfigError:
         reason = reason.replace(parts.password, PASSWORD_MASK)
     where = f"PostgreSQL at {parts.host}:{parts.port} (database {parts.dbname}, user {parts.user})"
     if any(word in reason.lower() for word in TLS_WORDS):
-        sslmode = parts.options.get("sslmode", "prefer")
+        sslmode = parts.parameters.get("sslmode", "prefer")
         return ConfigError(f"TLS connection to {where} failed (sslmode={sslmode}): {reason}; check sslmode and "
                            "sslrootcert (the CA that signed the server's certificate) in KNACKHOUSE_DATABASE_URL")
     return ConfigError(f"cannot connect to {where}: {reason}")
@@ -224,7 +225,7 @@ def connection_error(parts: ConnectionParts, error: Exception) -> ConfigError:
 def connect(url: str, *, autocommit: bool = False):  # noqa: ANN201 - psycopg2 connection
     """A psycopg2 connection, or a one-line ConfigError naming the host that did not answer."""
     parts = ConnectionParts.from_url(url)
-    options: dict[str, str | int] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **parts.options}
+    parameters: dict[str, str | int] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **parts.parameters}
     try:
         connection = psycopg2.connect(
             host=parts.host,
@@ -232,7 +233,7 @@ def connect(url: str, *, autocommit: bool = False):  # noqa: ANN201 - psycopg2 c
             user=parts.user,
             password=parts.password,
             dbname=parts.dbname,
-            **options,
+            **parameters,
         )
     except psycopg2.OperationalError as error:
         raise connection_error(parts, error) from None
@@ -256,7 +257,7 @@ def dbt_env(url: str) -> dict[str, str]:
     """The variables dbt's process needs: those the profile (dbt_project/profiles.yml) reads with env_var(),
     and a libpq variable (PGSSLMODE, ...) for each other libpq parameter of the URL."""
     parts = ConnectionParts.from_url(url)
-    given = parts.options
+    given = parts.parameters
     env = {
         "KNACKHOUSE_DB_HOST": parts.host,
         "KNACKHOUSE_DB_PORT": str(parts.port),

@@ -141,7 +141,7 @@ def test_libpq_parameters_survive_every_form_the_url_takes() -> None:
                 warehouse.with_database(TLS_URL, "other"),
                 warehouse.resolve_url(Settings(home=Path("unused"), database_url=TLS_URL))):
         parts = warehouse.ConnectionParts.from_url(url)
-        assert parts.options == TLS_PARAMS, url
+        assert parts.parameters == TLS_PARAMS, url
         assert parts.password == "p@ss/w:rd"
 
 
