@@ -161,7 +161,7 @@ class DbtProject:
             "--vars",
             json.dumps(all_vars),
         ]
-        with _environ(dbt_env(self.database_url)):
+        with environment_for(dbt_env(self.database_url)):
             res = dbtRunner().invoke([*args, *common])
         nodes: list[NodeResult] = []
         result = res.result
@@ -207,7 +207,7 @@ class DbtProject:
 
 
 @contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
+def environment_for(values: dict[str, str]) -> Iterator[None]:
     """The connection's variables for one dbt invocation (dbt runs in this process), then the previous ones:
     a libpq variable left behind would reach every later connection, to whatever database."""
     saved = {name: os.environ.get(name) for name in values}

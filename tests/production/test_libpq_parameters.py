@@ -64,7 +64,7 @@ def _dbt(url: str, tmp_path: Path) -> tuple:
     shutil.copy(Path(dbt_project.PROJECT_DIR) / "profiles.yml", project / "profiles.yml")
     args = ["show", "--inline", PROBE, "--project-dir", str(project), "--profiles-dir", str(project),
             "--target-path", str(project / "target"), "--log-path", str(project / "logs"), "--quiet"]
-    with dbt._environ(warehouse.dbt_env(url)):
+    with dbt.environment_for(warehouse.dbt_env(url)):
         result = dbtRunner().invoke(args)
     if not result.success:
         raise RuntimeError(f"dbt could not connect: {result.exception}")
