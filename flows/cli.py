@@ -40,6 +40,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                           "(try `knackhouse demo` to see it work against the simulator)")
     configure_environment(settings)
     _quiet_logs_off_terminal()
+    from flows.lock import check_session
+    from knackhouse.warehouse import resolve_url
+
+    check_session(resolve_url(settings))  # an unreachable, refusing or pooled database: one line, before Prefect
     from flows.daily_sync import RunOptions, daily_sync, without_secret
 
     options = RunOptions(dry_run=args.dry_run, full_refresh=args.full_refresh, reconcile=args.reconcile,
@@ -125,13 +129,13 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     """
     configure_environment(settings)
     _quiet_logs_off_terminal()
-    from knackhouse.warehouse import create_database, resolve_url
+    from knackhouse.warehouse import create_database, masked_url, resolve_url
 
     database_url = create_database(resolve_url(settings), DEMO_DATABASE, replace=True)
     incident_day = max(1, args.days // 2) if args.days else None
     outcomes = _simulated_runs(settings, database_url, args.scale, args.seed, args.days, incident_day)
     print(f"\nreports: {settings.home / 'reports'}")
-    print(f"query the marts: psql '{database_url}' -c 'select * from marts.dim_students limit 10'")
+    print(f"query the marts: psql '{masked_url(database_url)}' -c 'select * from marts.dim_students limit 10'")
     return 0 if all(o.exit_code in (0, 1) for o in outcomes) else max(o.exit_code for o in outcomes)
 
 

@@ -26,14 +26,14 @@ def _warehouse(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "start":
         if settings.database_url:
             warehouse.check_connection(settings.database_url)
-            print(f"KNACKHOUSE_DATABASE_URL is set; using it: {warehouse.resolve_url(settings)}")
+            print(f"KNACKHOUSE_DATABASE_URL is set; using it: {warehouse.masked_url(warehouse.resolve_url(settings))}")
             return 0
         print(warehouse.start_embedded(settings))
     elif args.action == "stop":
         stopped = warehouse.stop_embedded(settings)
         print("stopped the embedded PostgreSQL" if stopped else "the embedded PostgreSQL was not running")
     else:
-        print(warehouse.resolve_url(settings))
+        print(warehouse.masked_url(warehouse.resolve_url(settings)))  # the password never: it shows as ***
     return 0
 
 

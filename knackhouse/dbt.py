@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,7 +131,6 @@ class DbtProject:
 
     def _env(self) -> None:
         configure_environment(self.settings)
-        os.environ.update(dbt_env(self.database_url))
         os.environ["DBT_PROFILES_DIR"] = str(self.dir)
         os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 
@@ -160,7 +161,8 @@ class DbtProject:
             "--vars",
             json.dumps(all_vars),
         ]
-        res = dbtRunner().invoke([*args, *common])
+        with environment_for(dbt_env(self.database_url)):
+            res = dbtRunner().invoke([*args, *common])
         nodes: list[NodeResult] = []
         result = res.result
         for r in getattr(result, "results", None) or []:
@@ -202,6 +204,22 @@ class DbtProject:
         if not result.success:
             raise RuntimeError(f"dbt docs generate failed: {result.exception}")
         return self.target_dir
+
+
+@contextmanager
+def environment_for(values: dict[str, str]) -> Iterator[None]:
+    """The connection's variables for one dbt invocation (dbt runs in this process), then the previous ones:
+    a libpq variable left behind would reach every later connection, to whatever database."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def write_yaml(data: Any) -> str:

@@ -2,7 +2,8 @@
 
 This module is the only one that knows how a database URL is spelled. It hands each tool the form
 it needs: `dbt_env()` for the dbt profile, `dlt_credentials()` for dlt, `sqlalchemy_url()` for Great
-Expectations, `connect()` for plain SQL.
+Expectations, `connect()` for plain SQL. The libpq parameters of the URL's query (`sslmode`,
+`sslrootcert`, `options`, ...) reach every one of them alike; `masked_url()` is the form to print.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import atexit
 import os
 import subprocess
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import psycopg2
 
@@ -23,6 +24,55 @@ from knackhouse.settings import Settings, configure_environment
 
 EMBEDDED_PORT = 5432
 CONNECT_TIMEOUT_SECONDS = 5
+PASSWORD_MASK = "***"
+
+# The libpq parameters a URL may carry, each with the libpq environment variable that hands it to dbt
+# (dbt-postgres's profile has no field for most of them, and a variable given to dbt's process reaches
+# its psycopg2 connections as it reaches ours). psycopg2, dlt and SQLAlchemy take them from the URL.
+LIBPQ_ENV = {
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "sslcrl": "PGSSLCRL",
+    "sslcrldir": "PGSSLCRLDIR",
+    "sslsni": "PGSSLSNI",
+    "ssl_min_protocol_version": "PGSSLMINPROTOCOLVERSION",
+    "ssl_max_protocol_version": "PGSSLMAXPROTOCOLVERSION",
+    "channel_binding": "PGCHANNELBINDING",
+    "gssencmode": "PGGSSENCMODE",
+    "krbsrvname": "PGKRBSRVNAME",
+    "requirepeer": "PGREQUIREPEER",
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+    "options": "PGOPTIONS",
+}
+# dbt-postgres always passes these three itself (its defaults 10, "dbt", none), so its profile names them
+DBT_PROFILE_PARAMS = {
+    "connect_timeout": ("KNACKHOUSE_DB_CONNECT_TIMEOUT", "10"),
+    "application_name": ("KNACKHOUSE_DB_APPLICATION_NAME", "dbt"),
+    "keepalives_idle": ("KNACKHOUSE_DB_KEEPALIVES_IDLE", "0"),
+}
+LIBPQ_PARAMS = frozenset(LIBPQ_ENV) | frozenset(DBT_PROFILE_PARAMS)
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+INTEGER_PARAMS = ("connect_timeout", "keepalives_idle")
+
+
+def _check_params(params: dict[str, str]) -> None:
+    unknown = sorted(set(params) - LIBPQ_PARAMS)
+    if unknown:
+        raise ConfigError(f"KNACKHOUSE_DATABASE_URL: parameter {', '.join(unknown)} is not supported; knackhouse "
+                          f"passes these libpq parameters to every tool: {', '.join(sorted(LIBPQ_PARAMS))}")
+    if "sslmode" in params and params["sslmode"] not in SSL_MODES:
+        raise ConfigError(f"KNACKHOUSE_DATABASE_URL: sslmode={params['sslmode']} is not one of {', '.join(SSL_MODES)}")
+    for name, value in params.items():
+        # dlt writes a space in its URL's query as `+`, which libpq keeps as it is (`options` it passes apart)
+        if " " in value and name != "options":
+            raise ConfigError(f"KNACKHOUSE_DATABASE_URL: {name} contains a space, which dlt cannot pass on; "
+                              "use a value (a file path, a name) without spaces")
+    for name in INTEGER_PARAMS:
+        if name in params and not params[name].isdigit():
+            raise ConfigError(f"KNACKHOUSE_DATABASE_URL: {name} must be a whole number of seconds, "
+                              f"got {params[name]!r}")
 
 
 @dataclass(frozen=True)
@@ -32,31 +82,53 @@ class ConnectionParts:
     host: str
     port: int
     user: str
-    password: str
+    password: str = field(repr=False)
     dbname: str
+    params: tuple[tuple[str, str], ...] = ()  # libpq parameters (LIBPQ_PARAMS), in the URL's order
 
     @classmethod
     def from_url(cls, url: str) -> ConnectionParts:
         parts = urlsplit(url)
         if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
             raise ConfigError(f"database URL must start with postgresql://, got {parts.scheme or 'nothing'}://")
-        query = parse_qs(parts.query)
-        host = query.get("host", [parts.hostname or "localhost"])[0]
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        host = query.pop("host", None) or parts.hostname or "localhost"
+        try:
+            port = int(query.pop("port", None) or parts.port or 5432)
+        except ValueError as error:
+            raise ConfigError(f"KNACKHOUSE_DATABASE_URL: the port is not a number ({error})") from None
+        _check_params(query)
+        password = unquote(parts.password or "")
+        if password != password.strip():
+            raise ConfigError("KNACKHOUSE_DATABASE_URL: the password begins or ends with white space, which dlt "
+                              "strips before it connects; choose a password without it")
         return cls(
             host=host,
-            port=int(query.get("port", [parts.port or 5432])[0]),
+            port=port,
             user=unquote(parts.username or "postgres"),
-            password=unquote(parts.password or ""),
+            password=password,
             dbname=unquote(parts.path.lstrip("/") or "postgres"),
+            params=tuple(query.items()),
         )
 
-    def url(self, scheme: str = "postgresql", dbname: str | None = None) -> str:
+    @property
+    def parameters(self) -> dict[str, str]:
+        """The libpq parameters by name."""
+        return dict(self.params)
+
+    def url(self, scheme: str = "postgresql", dbname: str | None = None, password: str | None = None) -> str:
         """A URL every tool accepts: a socket directory goes in `?host=` behind `localhost`."""
-        auth = quote(self.user, safe="") + ":" + quote(self.password, safe="")
+        secret = self.password if password is None else password
+        auth = quote(self.user, safe="") + ":" + quote(secret, safe="*")
         name = quote(dbname or self.dbname, safe="")
+        query = list(self.params)
+        host = self.host
         if self.host.startswith("/"):
-            return f"{scheme}://{auth}@localhost:{self.port}/{name}?host={self.host}"
-        return f"{scheme}://{auth}@{self.host}:{self.port}/{name}"
+            query.insert(0, ("host", self.host))
+            host = "localhost"
+        # %20 rather than +: libpq decodes only %XX in a URL's query, the Python parsers both
+        suffix = "?" + urlencode(query, quote_via=quote, safe="/") if query else ""
+        return f"{scheme}://{auth}@{host}:{self.port}/{name}{suffix}"
 
 
 def embedded_data_dir(settings: Settings) -> Path:
@@ -127,9 +199,33 @@ def resolve_url(settings: Settings, *, start: bool = True) -> str:
     return url
 
 
+def masked_url(url: str) -> str:
+    """The URL with its password replaced by ***, for messages and logs."""
+    parts = ConnectionParts.from_url(url)
+    return parts.url(password=PASSWORD_MASK if parts.password else "")
+
+
+TLS_WORDS = ("ssl", "certificate", "tls", "no encryption")
+
+
+def connection_error(parts: ConnectionParts, error: Exception) -> ConfigError:
+    """One line naming the server and libpq's reason; a TLS failure says so and what to check."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    reason = lines[-1] if lines else "no answer"
+    if parts.password:
+        reason = reason.replace(parts.password, PASSWORD_MASK)
+    where = f"PostgreSQL at {parts.host}:{parts.port} (database {parts.dbname}, user {parts.user})"
+    if any(word in reason.lower() for word in TLS_WORDS):
+        sslmode = parts.parameters.get("sslmode", "prefer")
+        return ConfigError(f"TLS connection to {where} failed (sslmode={sslmode}): {reason}; check sslmode and "
+                           "sslrootcert (the CA that signed the server's certificate) in KNACKHOUSE_DATABASE_URL")
+    return ConfigError(f"cannot connect to {where}: {reason}")
+
+
 def connect(url: str, *, autocommit: bool = False):  # noqa: ANN201 - psycopg2 connection
     """A psycopg2 connection, or a one-line ConfigError naming the host that did not answer."""
     parts = ConnectionParts.from_url(url)
+    parameters: dict[str, str | int] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **parts.parameters}
     try:
         connection = psycopg2.connect(
             host=parts.host,
@@ -137,13 +233,10 @@ def connect(url: str, *, autocommit: bool = False):  # noqa: ANN201 - psycopg2 c
             user=parts.user,
             password=parts.password,
             dbname=parts.dbname,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            **parameters,
         )
     except psycopg2.OperationalError as error:
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "no answer"
-        raise ConfigError(
-            f"cannot connect to PostgreSQL at {parts.host}:{parts.port} (database {parts.dbname}): {reason}"
-        ) from error
+        raise connection_error(parts, error) from None
     connection.autocommit = autocommit
     return connection
 
@@ -161,18 +254,24 @@ DBT_SESSION_OPTIONS = "-c jit=off -c work_mem=64MB"
 
 
 def dbt_env(url: str) -> dict[str, str]:
-    """The variables the dbt profile (dbt_project/profiles.yml) reads with env_var()."""
+    """The variables dbt's process needs: those the profile (dbt_project/profiles.yml) reads with env_var(),
+    and a libpq variable (PGSSLMODE, ...) for each other libpq parameter of the URL."""
     parts = ConnectionParts.from_url(url)
-    return {
+    given = parts.parameters
+    env = {
         "KNACKHOUSE_DB_HOST": parts.host,
         "KNACKHOUSE_DB_PORT": str(parts.port),
         "KNACKHOUSE_DB_USER": parts.user,
         "KNACKHOUSE_DB_PASSWORD": parts.password,
         "KNACKHOUSE_DB_NAME": parts.dbname,
-        # dbt's sessions: JIT compilation costs 1-2 s per large query and never paid back here (measured on
-        # the scale-10 build); sorts and hashes of a million keys fit in memory instead of spilling to disk
-        "PGOPTIONS": DBT_SESSION_OPTIONS,
     }
+    env.update({variable: given.get(name, default) for name, (variable, default) in DBT_PROFILE_PARAMS.items()})
+    env.update({LIBPQ_ENV[name]: value for name, value in given.items() if name in LIBPQ_ENV})
+    # dbt's sessions: JIT compilation costs 1-2 s per large query and never paid back here (measured on
+    # the scale-10 build); sorts and hashes of a million keys fit in memory instead of spilling to disk.
+    # The URL's own options come after, so a setting the user gives wins.
+    env["PGOPTIONS"] = " ".join(filter(None, (DBT_SESSION_OPTIONS, given.get("options"))))
+    return env
 
 
 def dlt_credentials(url: str) -> str:

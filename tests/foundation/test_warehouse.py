@@ -102,7 +102,7 @@ def test_a_url_that_is_not_postgresql_is_refused() -> None:
 
 def test_socket_urls_carry_a_host_for_dlt_and_gx() -> None:
     url = "postgresql://postgres:@localhost:5432/postgres?host=/tmp/sock"
-    assert warehouse.dlt_credentials(url).startswith("postgresql://postgres:@localhost:5432/postgres")
+    assert warehouse.dlt_credentials(url).startswith("postgresql://postgres:@localhost:5432/postgres?host=/tmp/sock")
     assert warehouse.sqlalchemy_url(url).startswith("postgresql+psycopg2://postgres:@localhost:5432/postgres")
     assert warehouse.dbt_env(url)["KNACKHOUSE_DB_HOST"] == "/tmp/sock"
 
@@ -126,3 +126,65 @@ def test_list_partitioning_works_on_the_embedded_server(embedded_settings: Setti
     _scalar(url, PARTITIONED)
     assert _scalar(url, "select count(*) from results_2024_2025") == 1
     assert _scalar(url, "select current_setting('server_version_num')::int") >= 180000
+
+
+TLS_URL = ("postgresql://kh:p%40ss%2Fw%3Ard@db.example.com:6432/wh?sslmode=verify-full&sslrootcert=/etc/ca.pem"
+           "&sslcert=/etc/client.crt&sslkey=/etc/client.key&connect_timeout=7&application_name=knackhouse-daily"
+           "&options=-c%20statement_timeout%3D5min&target_session_attrs=read-write")
+TLS_PARAMS = {"sslmode": "verify-full", "sslrootcert": "/etc/ca.pem", "sslcert": "/etc/client.crt",
+              "sslkey": "/etc/client.key", "connect_timeout": "7", "application_name": "knackhouse-daily",
+              "options": "-c statement_timeout=5min", "target_session_attrs": "read-write"}
+
+
+def test_libpq_parameters_survive_every_form_the_url_takes() -> None:
+    for url in (warehouse.dlt_credentials(TLS_URL), warehouse.sqlalchemy_url(TLS_URL),
+                warehouse.with_database(TLS_URL, "other"),
+                warehouse.resolve_url(Settings(home=Path("unused"), database_url=TLS_URL))):
+        parts = warehouse.ConnectionParts.from_url(url)
+        assert parts.parameters == TLS_PARAMS, url
+        assert parts.password == "p@ss/w:rd"
+
+
+def test_dbt_gets_every_libpq_parameter_through_its_profile_or_libpq_variables() -> None:
+    env = warehouse.dbt_env(TLS_URL)
+    assert env["KNACKHOUSE_DB_PASSWORD"] == "p@ss/w:rd"
+    assert (env["KNACKHOUSE_DB_CONNECT_TIMEOUT"], env["KNACKHOUSE_DB_APPLICATION_NAME"]) == ("7", "knackhouse-daily")
+    assert (env["PGSSLMODE"], env["PGSSLROOTCERT"], env["PGSSLCERT"], env["PGSSLKEY"]) == (
+        "verify-full", "/etc/ca.pem", "/etc/client.crt", "/etc/client.key")
+    assert env["PGTARGETSESSIONATTRS"] == "read-write"
+    # the user's options are merged after dbt's own session settings, so theirs win where both set one
+    assert env["PGOPTIONS"] == warehouse.DBT_SESSION_OPTIONS + " -c statement_timeout=5min"
+    env = warehouse.dbt_env("postgresql://kh@db:5432/wh")  # no parameters: dbt's own defaults, no libpq variable
+    assert env["PGOPTIONS"] == warehouse.DBT_SESSION_OPTIONS
+    assert not any(name in env for name in ("PGSSLMODE", "PGSSLROOTCERT", "PGTARGETSESSIONATTRS"))
+
+
+def test_a_url_parameter_that_cannot_reach_every_tool_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match="sslpassword.*not supported"):
+        warehouse.ConnectionParts.from_url("postgresql://kh@db/wh?sslpassword=x")
+    with pytest.raises(ConfigError, match="sslmode=verify_full is not one of"):
+        warehouse.ConnectionParts.from_url("postgresql://kh@db/wh?sslmode=verify_full")
+    with pytest.raises(ConfigError, match="application_name contains a space"):
+        warehouse.ConnectionParts.from_url("postgresql://kh@db/wh?application_name=daily%20run")
+
+
+def test_a_password_that_dlt_would_change_is_refused() -> None:
+    with pytest.raises(ConfigError, match="password begins or ends with white space"):
+        warehouse.ConnectionParts.from_url("postgresql://kh:secret%20@db/wh")
+
+
+def test_the_masked_url_shows_everything_but_the_password() -> None:
+    masked = warehouse.masked_url(TLS_URL)
+    assert "p%40ss" not in masked and "p@ss" not in masked
+    assert masked.startswith("postgresql://kh:***@db.example.com:6432/wh?sslmode=verify-full")
+    assert "p@ss" not in repr(warehouse.ConnectionParts.from_url(TLS_URL))
+
+
+
+def test_warehouse_url_prints_the_configured_url_with_its_password_masked(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "KNACKHOUSE_HOME": str(tmp_path / "home"), "KNACKHOUSE_DATABASE_URL": TLS_URL}
+    result = subprocess.run([sys.executable, "-m", "knackhouse.cli", "warehouse", "url"], capture_output=True,
+                            text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == warehouse.masked_url(TLS_URL)
+    assert "p%40ss" not in result.stdout and "p@ss" not in result.stdout
