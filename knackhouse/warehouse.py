@@ -11,7 +11,7 @@ import atexit
 import os
 import subprocess
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -118,7 +118,7 @@ def stop_embedded(settings: Settings) -> bool:
 def resolve_url(settings: Settings, *, start: bool = True) -> str:
     """KNACKHOUSE_DATABASE_URL when set, else the embedded server (started when `start`)."""
     if settings.database_url:
-        return ConnectionParts.from_url(settings.database_url).url()
+        return with_password(ConnectionParts.from_url(settings.database_url).url(), settings.database_password)
     url = embedded_url(settings)
     if url is None:
         if not start:
@@ -183,6 +183,21 @@ def dlt_credentials(url: str) -> str:
 def sqlalchemy_url(url: str) -> str:
     """The connection string Great Expectations (SQLAlchemy) accepts."""
     return ConnectionParts.from_url(url).url(scheme="postgresql+psycopg2")
+
+
+def without_password(url: str) -> str:
+    """The same URL without its password: what may be stored (a flow parameter, a log line)."""
+    return replace(ConnectionParts.from_url(url), password="").url()
+
+
+def password_of(url: str) -> str:
+    return ConnectionParts.from_url(url).password
+
+
+def with_password(url: str, password: str | None) -> str:
+    """The URL with `password` when it carries none (a URL's own password wins)."""
+    parts = ConnectionParts.from_url(url)
+    return replace(parts, password=password).url() if password and not parts.password else url
 
 
 def with_database(url: str, dbname: str) -> str:
