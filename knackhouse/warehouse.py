@@ -219,11 +219,14 @@ def tables_in(cursor: Any, schema: str) -> list[str]:
 
 
 def create_database(server_url: str, dbname: str, *, replace: bool = False) -> str:
-    """Create `dbname` on the server (first dropping it when `replace`); returns its URL."""
+    """Create `dbname` on the server (first dropping it when `replace`); returns its URL. Only its owner may
+    connect or make temporary tables there (PUBLIC's default rights are revoked); publishing grants the
+    analyst role CONNECT."""
     with closing(connect(server_url, autocommit=True)) as admin, admin.cursor() as cur:
         if replace:
             cur.execute(f'drop database if exists "{dbname}" with (force)')
         cur.execute(f'create database "{dbname}"')
+        cur.execute(f'revoke connect, temporary on database "{dbname}" from public')
     return with_database(server_url, dbname)
 
 
