@@ -11,7 +11,8 @@ import atexit
 import os
 import subprocess
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from dataclasses import replace as with_fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -187,7 +188,7 @@ def sqlalchemy_url(url: str) -> str:
 
 def without_password(url: str) -> str:
     """The same URL without its password: what may be stored (a flow parameter, a log line)."""
-    return replace(ConnectionParts.from_url(url), password="").url()
+    return with_fields(ConnectionParts.from_url(url), password="").url()
 
 
 def password_of(url: str) -> str:
@@ -197,7 +198,7 @@ def password_of(url: str) -> str:
 def with_password(url: str, password: str | None) -> str:
     """The URL with `password` when it carries none (a URL's own password wins)."""
     parts = ConnectionParts.from_url(url)
-    return replace(parts, password=password).url() if password and not parts.password else url
+    return with_fields(parts, password=password).url() if password and not parts.password else url
 
 
 def with_database(url: str, dbname: str) -> str:

@@ -85,7 +85,7 @@ def test_the_analyst_keeps_none_of_publics_rights(ordinary_day, analyst_login, s
     other = f"kh_other_{uuid.uuid4().hex[:8]}"
     warehouse.create_database(server_url, other)  # another database knackhouse made on the same server
     try:
-        with pytest.raises(ConfigError, match="permission denied for database"):
+        with pytest.raises(ConfigError, match="does not have CONNECT privilege"):
             warehouse.connect(_as(ordinary_day, analyst_login, other)).close()
     finally:
         warehouse.drop_database(server_url, other)
