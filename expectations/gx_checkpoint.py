@@ -9,6 +9,7 @@ parameters — the bounds drawn from history change every day, the suite does no
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from knackhouse.warehouse import sqlalchemy_url
 DATASOURCE = "knackhouse_warehouse"
 SUITE = "knackhouse_guards"
 CHECKPOINT = "knackhouse_daily_guards"
+# GX stores its datasource in great_expectations.yml: the connection string there is this variable, which GX
+# substitutes from the environment at run time, so the database password is never written to a file
+CONNECTION_ENV = "KNACKHOUSE_GX_CONNECTION_STRING"
 
 OBSERVATIONS_DDL = """
 create table if not exists audit.guard_observations (
@@ -80,9 +84,10 @@ def run_checkpoint(settings: Settings, conn: Any, database_url: str, run_id: str
                         [(run_id, e.check, e.observed) for e in expectations])
     conn.commit()
 
+    os.environ[CONNECTION_ENV] = sqlalchemy_url(database_url)
     context = _context(settings)
     datasource = context.data_sources.add_or_update_postgres(DATASOURCE,
-                                                             connection_string=sqlalchemy_url(database_url))
+                                                             connection_string="${" + CONNECTION_ENV + "}")
     asset_name = "observations"
     if any(a.name == asset_name for a in datasource.assets):
         datasource.delete_asset(asset_name)

@@ -87,7 +87,7 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
         from simulator import DemoApp, SimulatorServer
     except ImportError as error:
         raise ConfigError(f"the simulator is not available in this install: {error}") from error
-    from flows.daily_sync import RunOptions, daily_sync, without_secret
+    from flows.daily_sync import RunOptions, daily_sync, secret_free_url, without_secret
 
     app = DemoApp(scale=scale, seed=seed)
     outcomes = []
@@ -109,7 +109,7 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
                     story = (f"an operator deleted the incident's {removed:,} records in Knack; this run reconciles "
                              "(--reconcile) so raw retires them")
                     incident, reconcile = None, True
-            outcome = daily_sync(settings=without_secret(sim_settings), database_url=database_url,
+            outcome = daily_sync(settings=without_secret(sim_settings), database_url=secret_free_url(database_url),
                                  options=RunOptions(as_of=app.today, reconcile=reconcile))
             print(f"\n=== day {day} ({app.today}): {story} ===")
             print(Path(outcome.report_path).read_text() if outcome.report_path else outcome.summary)

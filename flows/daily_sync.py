@@ -15,10 +15,10 @@ from prefect import flow, get_run_logger, task
 from prefect.tasks import exponential_backoff
 
 from flows import alerts, audit, report
-from flows.lock import run_lock
+from flows.lock import RunLocked, run_lock
 from knackhouse.errors import ConfigError, GuardFailed, KnackApiError, KnackhouseError
-from knackhouse.settings import Settings
-from knackhouse.warehouse import connect, relation_exists, tables_in
+from knackhouse.settings import DATABASE_PASSWORD_ENV, Settings, secure_home
+from knackhouse.warehouse import connect, password_of, relation_exists, tables_in, with_password, without_password
 
 FRESHNESS_ENV = "KNACKHOUSE_FRESHNESS_HOURS"
 LOCK_WAIT_ENV = "KNACKHOUSE_LOCK_WAIT_SECONDS"
@@ -47,10 +47,32 @@ class RunOutcome:
 
 
 def without_secret(settings: Settings) -> Settings:
-    """Settings safe to pass as a flow parameter (Prefect stores parameters): the key goes to the env."""
+    """Settings safe to pass as a flow parameter (Prefect stores parameters): the API key and the database
+    password go to the environment, where the flow reads them back (`_with_secrets`)."""
     if settings.knack_api_key:
         os.environ["KNACK_API_KEY"] = settings.knack_api_key
-    return replace(settings, knack_api_key=None)
+    url = settings.database_url
+    _stash_password(settings.database_password or (password_of(url) if url else ""))
+    return replace(settings, knack_api_key=None, database_password=None,
+                   database_url=without_password(url) if url else None)
+
+
+def secret_free_url(database_url: str) -> str:
+    """A database URL safe to pass as a flow parameter: its password goes to the environment."""
+    _stash_password(password_of(database_url))
+    return without_password(database_url)
+
+
+def _stash_password(password: str) -> None:
+    if password:
+        os.environ[DATABASE_PASSWORD_ENV] = password
+
+
+def _with_secrets(settings: Settings) -> Settings:
+    """The parameters' settings with the secrets the environment holds (the API key, the database password)."""
+    env = Settings.from_env()
+    return replace(settings, knack_api_key=settings.knack_api_key or env.knack_api_key,
+                   database_password=settings.database_password or env.database_password)
 
 
 def _env_float(name: str, default: float) -> float:
@@ -208,14 +230,24 @@ def daily_sync(settings: Settings | None = None, database_url: str | None = None
     """One run: ingest -> dbt build -> guards -> publish -> report, under the run lock."""
     from knackhouse.warehouse import resolve_url
 
-    settings = settings or Settings.from_env()
-    if settings.knack_api_key is None and os.environ.get("KNACK_API_KEY"):
-        settings = replace(settings, knack_api_key=os.environ["KNACK_API_KEY"])
+    settings = _with_secrets(settings or Settings.from_env())
     options = options or RunOptions()
-    database_url = database_url or resolve_url(settings)
+    database_url = with_password(database_url or resolve_url(settings), settings.database_password)
     logger = get_run_logger()
-    with run_lock(database_url, wait_seconds=_env_float(LOCK_WAIT_ENV, 0.0)):
-        return _run_locked(settings, database_url, options, logger)
+    try:
+        lock = run_lock(database_url, wait_seconds=_env_float(LOCK_WAIT_ENV, 0.0),
+                        stale_after=timedelta(hours=settings.lock_stale_hours))
+        with lock:
+            return _run_locked(settings, database_url, options, logger)
+    except RunLocked as error:
+        # a frozen run (SIGSTOP, a hung connection) keeps the lock: every refused run says so, and who holds it
+        summary = {"status": "blocked", "failed_task": "lock", "message": str(error), "lock_stale": error.stale,
+                   "lock_holder": error.holder.as_dict() if error.holder else None,
+                   "headline": f"daily-sync did not start: {error}"}
+        logger.error("%s", summary["headline"])
+        sent = alerts.send_alert(alerts.webhook_url(), summary)
+        logger.info("alert %s", "sent" if sent else "not sent (no KNACKHOUSE_ALERT_WEBHOOK or it failed)")
+        raise
 
 
 def _run_locked(settings: Settings, database_url: str, options: RunOptions, logger: Any) -> RunOutcome:
@@ -285,10 +317,27 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
         if key in summary:
             summary[key] = report.redact(str(summary[key]), secrets)
     path = report_task(settings, database_url, summary)
+    _housekeeping(settings, started, logger, prune=summary["status"] == "success" and not options.dry_run)
     if exit_code != 0 or summary.get("stale"):
         sent = alerts.send_alert(alerts.webhook_url(), {**summary, "report": path})
         logger.info("alert %s", "sent" if sent else "not sent (no KNACKHOUSE_ALERT_WEBHOOK or it failed)")
     return RunOutcome(exit_code=exit_code, summary=summary, report_path=path)
+
+
+def _housekeeping(settings: Settings, started: datetime, logger: Any, *, prune: bool) -> None:
+    """After the run: prune the home (after a success only: a failed run's packages and results are what an
+    operator reads), then take group and other rights off whatever a tool created with its own modes."""
+    from knackhouse.retention import prune as prune_home
+
+    try:
+        if prune:
+            pruned = prune_home(settings, started)
+            logger.info("retention (%g days): removed %d loaded dlt packages and %d older files, %.1f MB%s",
+                        settings.retention_days, pruned.packages, pruned.files, pruned.bytes / 1e6,
+                        f"; could not remove {'; '.join(pruned.errors)}" if pruned.errors else "")
+        secure_home(settings.home)
+    except OSError as error:  # housekeeping never fails a run that did its work
+        logger.warning("housekeeping of %s failed: %s", settings.home, error)
 
 
 def _object_figures(load: Any) -> dict[str, Any]:

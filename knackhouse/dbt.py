@@ -20,7 +20,7 @@ import yaml
 
 import dbt_project
 from knackhouse import staging_sql
-from knackhouse.settings import Settings, configure_environment
+from knackhouse.settings import Settings, configure_environment, make_private
 from knackhouse.warehouse import connect, dbt_env
 
 GENERATED = Path("models") / "staging" / "generated"
@@ -109,9 +109,11 @@ class DbtProject:
         keep = {"target", "logs", "dbt_packages"}
         if self.dir.exists():
             shutil.rmtree(self.dir)
-        shutil.copytree(
-            source, self.dir, ignore=lambda _d, names: [n for n in names if n in keep or n.startswith("__")]
+        shutil.copytree(  # copyfile: the copies take the home's private mode, not the installed files'
+            source, self.dir, ignore=lambda _d, names: [n for n in names if n in keep or n.startswith("__")],
+            copy_function=shutil.copyfile,
         )
+        make_private(self.dir)  # copytree gives the folders the installed ones' modes
         if not self.mapping_var().get("entities"):
             # a generic app (no domain entities): every object is staged, no domain layer is built
             for domain in DOMAIN_PATHS:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knackhouse.errors import ConfigError
+
 DEFAULT_KNACK_API_URL = "https://api.knack.com/v1"
 DEFAULT_HOME = ".knackhouse"
+DATABASE_PASSWORD_ENV = "KNACKHOUSE_DATABASE_PASSWORD"
+DEFAULT_RETENTION_DAYS = 14.0
+DEFAULT_LOCK_STALE_HOURS = 6.0
+PRIVATE_UMASK = 0o077  # KNACKHOUSE_HOME holds records (dlt's packages) and tool state: its owner's alone
+# folders of the home whose modes their own program manages: PostgreSQL refuses a data dir it did not set up,
+# and `run` holds the embedded server's socket
+SELF_MANAGED = frozenset({"postgres", "run"})
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -29,6 +39,11 @@ class Settings:
     knack_api_key: str | None = field(default=None, repr=False)
     knack_api_url: str = DEFAULT_KNACK_API_URL
     app_config: Path | None = None
+    # the database password when the URL carries none (KNACKHOUSE_DATABASE_PASSWORD): flow parameters, which
+    # Prefect stores, carry the URL without it
+    database_password: str | None = field(default=None, repr=False)
+    retention_days: float = DEFAULT_RETENTION_DAYS
+    lock_stale_hours: float = DEFAULT_LOCK_STALE_HOURS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +57,9 @@ class Settings:
             knack_api_key=env.get("KNACK_API_KEY") or None,
             knack_api_url=(env.get("KNACK_API_URL") or DEFAULT_KNACK_API_URL).rstrip("/"),
             app_config=Path(app_config).expanduser().resolve() if app_config else None,
+            database_password=env.get(DATABASE_PASSWORD_ENV) or None,
+            retention_days=_non_negative(env, "KNACKHOUSE_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, "days"),
+            lock_stale_hours=_non_negative(env, "KNACKHOUSE_LOCK_STALE_HOURS", DEFAULT_LOCK_STALE_HOURS, "hours"),
         )
 
     def state_dir(self, name: str) -> Path:
@@ -49,6 +67,19 @@ class Settings:
         path = self.home / name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def _non_negative(env: Mapping[str, str], name: str, default: float, unit: str) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise ConfigError(f"{name} must be a number of {unit} (0 or more), got {text!r}; unset it for {default:g}")
+    return value
 
 
 def tool_environment(settings: Settings) -> dict[str, str]:
@@ -74,8 +105,42 @@ def configure_environment(settings: Settings, environ: MutableMapping[str, str] 
     env = os.environ if environ is None else environ
     for name, value in tool_environment(settings).items():
         env.setdefault(name, value)
+    secure_home(settings.home, fix_existing=settings.home not in _SECURED)
+    _SECURED.add(settings.home)
     for folder in ("dlt", "prefect", "matplotlib"):
         (settings.home / folder).mkdir(parents=True, exist_ok=True)
     (settings.home / "run").mkdir(mode=0o700, parents=True, exist_ok=True)
     (settings.home / "run").chmod(0o700)
     return {name: env[name] for name in tool_environment(settings)}
+
+
+_SECURED: set[Path] = set()
+
+
+def secure_home(home: Path, *, fix_existing: bool = True) -> None:
+    """Keep KNACKHOUSE_HOME its owner's alone: this process and every tool it starts create files 0600 and
+    folders 0700 (umask 077); `fix_existing` takes group and other rights off what is already there."""
+    os.umask(PRIVATE_UMASK)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if fix_existing:
+        make_private(home, skip=SELF_MANAGED)
+    # as root, the embedded PostgreSQL runs as its own system user, which must pass through the home to its data
+    pgdata = home / "postgres"
+    foreign = pgdata.exists() and pgdata.stat().st_uid != os.geteuid()
+    home.chmod(0o711 if foreign else 0o700)
+
+
+def make_private(folder: Path, *, skip: frozenset[str] = frozenset()) -> None:
+    """Take group and other rights off everything under `folder` (its top-level entries in `skip` left alone)."""
+    for root, dirs, files in os.walk(folder):
+        if Path(root) == folder:
+            dirs[:] = [d for d in dirs if d not in skip]
+        for name in (*dirs, *files):
+            _owner_only(os.path.join(root, name))
+
+
+def _owner_only(path: str) -> None:
+    info = os.lstat(path)
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & PRIVATE_UMASK and not stat.S_ISLNK(info.st_mode) and info.st_uid == os.geteuid():
+        os.chmod(path, mode & ~PRIVATE_UMASK)

@@ -13,6 +13,7 @@ import os
 import subprocess
 from contextlib import closing
 from dataclasses import dataclass, field
+from dataclasses import replace as with_fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
@@ -190,7 +191,7 @@ def stop_embedded(settings: Settings) -> bool:
 def resolve_url(settings: Settings, *, start: bool = True) -> str:
     """KNACKHOUSE_DATABASE_URL when set, else the embedded server (started when `start`)."""
     if settings.database_url:
-        return ConnectionParts.from_url(settings.database_url).url()
+        return with_password(ConnectionParts.from_url(settings.database_url).url(), settings.database_password)
     url = embedded_url(settings)
     if url is None:
         if not start:
@@ -284,6 +285,21 @@ def sqlalchemy_url(url: str) -> str:
     return ConnectionParts.from_url(url).url(scheme="postgresql+psycopg2")
 
 
+def without_password(url: str) -> str:
+    """The same URL without its password: what may be stored (a flow parameter, a log line)."""
+    return with_fields(ConnectionParts.from_url(url), password="").url()
+
+
+def password_of(url: str) -> str:
+    return ConnectionParts.from_url(url).password
+
+
+def with_password(url: str, password: str | None) -> str:
+    """The URL with `password` when it carries none (a URL's own password wins)."""
+    parts = ConnectionParts.from_url(url)
+    return with_fields(parts, password=password).url() if password and not parts.password else url
+
+
 def with_database(url: str, dbname: str) -> str:
     """The same server, another database."""
     return ConnectionParts.from_url(url).url(dbname=dbname)
@@ -303,11 +319,14 @@ def tables_in(cursor: Any, schema: str) -> list[str]:
 
 
 def create_database(server_url: str, dbname: str, *, replace: bool = False) -> str:
-    """Create `dbname` on the server (first dropping it when `replace`); returns its URL."""
+    """Create `dbname` on the server (first dropping it when `replace`); returns its URL. Only its owner may
+    connect or make temporary tables there (PUBLIC's default rights are revoked); publishing grants the
+    analyst role CONNECT."""
     with closing(connect(server_url, autocommit=True)) as admin, admin.cursor() as cur:
         if replace:
             cur.execute(f'drop database if exists "{dbname}" with (force)')
         cur.execute(f'create database "{dbname}"')
+        cur.execute(f'revoke connect, temporary on database "{dbname}" from public')
     return with_database(server_url, dbname)
 
 

@@ -16,6 +16,42 @@
     grant usage on schema {{ marts_schema }} to {{ role }};
     grant select on all tables in schema {{ marts_schema }} to {{ role }};
     alter default privileges in schema {{ marts_schema }} grant select on tables to {{ role }};
+    {{ restrict_public_sql(role) }}
+{%- endmacro %}
+
+{% macro restrict_public_sql(role) -%}
+    {#- SQL: PUBLIC's default rights reach every role, the analyst's too, and only PUBLIC can lose them. The
+        database's owner takes CONNECT and TEMP on the database and USAGE on schema public from PUBLIC and gives
+        the analyst CONNECT back; a superuser also hides the views' SQL (pg_get_viewdef, pg_get_ruledef and
+        pg_rewrite, kept by the database's owner). What a role may not do is left to the administrator
+        (docs/operations.md) -#}
+    do $$
+    declare
+        is_super boolean := (select rolsuper from pg_roles where rolname = current_user);
+        owns_database boolean := pg_has_role(current_user,
+            (select datdba from pg_database where datname = current_database()), 'usage');
+        owns_public boolean := coalesce((select pg_has_role(current_user, nspowner, 'usage')
+                                         from pg_namespace where nspname = 'public'), false);
+        fn regprocedure;
+    begin
+        if is_super or owns_database then
+            execute format('revoke connect, temporary on database %I from public', current_database());
+            execute format('grant connect on database %I to %I', current_database(), '{{ role }}');
+        end if;
+        if owns_public or (is_super and to_regnamespace('public') is not null) then
+            revoke all on schema public from public;
+        end if;
+        if is_super then
+            for fn in select p.oid::regprocedure from pg_proc p
+                      where p.pronamespace = 'pg_catalog'::regnamespace
+                        and p.proname in ('pg_get_viewdef', 'pg_get_ruledef') loop
+                execute format('revoke execute on function %s from public', fn);
+                execute format('grant execute on function %s to pg_database_owner', fn);
+            end loop;
+            revoke select on pg_catalog.pg_rewrite from public;
+            grant select on pg_catalog.pg_rewrite to pg_database_owner;
+        end if;
+    end $$;
 {%- endmacro %}
 
 {% macro grant_analyst(marts_schema='marts') %}
