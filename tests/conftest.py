@@ -76,7 +76,7 @@ def prefect_harness() -> Iterator[None]:
     """One Prefect test harness (a temporary local API, ~10 s to start) shared by every test of the session."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=300):
         yield
 
 
