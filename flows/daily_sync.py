@@ -12,11 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger, task
+from prefect.states import Failed, State
 from prefect.tasks import exponential_backoff
 
 from flows import alerts, audit, report
 from flows.lock import run_lock
-from knackhouse.errors import ConfigError, GuardFailed, KnackApiError, KnackhouseError
+from knackhouse.errors import ConfigError, GuardFailed, KnackApiError, KnackApiRefused, KnackhouseError
 from knackhouse.settings import Settings
 from knackhouse.warehouse import connect, relation_exists, tables_in
 
@@ -36,6 +37,18 @@ class RunOptions:
     reopen_years: list[str] = field(default_factory=list)
     as_of: date | None = None
 
+    @classmethod
+    def coerce(cls, value: RunOptions | dict[str, Any] | None) -> RunOptions:
+        """Options as given in-process, or as a deployment's JSON parameters (`{"dry_run": true}`)."""
+        if value is None or isinstance(value, RunOptions):
+            return value or cls()
+        try:
+            options = cls(**value)
+            as_of = date.fromisoformat(options.as_of) if isinstance(options.as_of, str) else options.as_of
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"bad flow parameter options={value!r}: {error}") from error
+        return replace(options, as_of=as_of)
+
 
 @dataclass
 class RunOutcome:
@@ -47,10 +60,26 @@ class RunOutcome:
 
 
 def without_secret(settings: Settings) -> Settings:
-    """Settings safe to pass as a flow parameter (Prefect stores parameters): the key goes to the env."""
+    """Settings safe to pass as a flow parameter (Prefect stores parameters): the key goes to the env,
+    the alert URLs (their tokens) are read from the environment by the flow itself."""
     if settings.knack_api_key:
         os.environ["KNACK_API_KEY"] = settings.knack_api_key
-    return replace(settings, knack_api_key=None)
+    return replace(settings, knack_api_key=None, alert_urls=())
+
+
+def run_flow(settings: Settings, database_url: str | None = None, options: RunOptions | None = None) -> RunOutcome:
+    """Run daily-sync in this process and return its outcome, whether Prefect ended it Completed or Failed.
+
+    An error that stopped the flow before its run began (the lock, the configuration) is raised as is.
+    """
+    state = daily_sync(settings=without_secret(settings), database_url=database_url, options=options,
+                       return_state=True)
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, RunOutcome):
+        return value
+    if isinstance(value, BaseException):
+        raise value
+    raise RuntimeError(f"daily-sync ended {state.type.value} without an outcome: {state.message}")
 
 
 def _env_float(name: str, default: float) -> float:
@@ -150,11 +179,13 @@ def report_task(settings: Settings, database_url: str, summary: dict[str, Any]) 
     secrets = [settings.knack_api_key]
     reports_dir = settings.home / "reports"
     if not summary.get("dry_run"):
-        audit.record_finish(database_url, summary["run_id"], datetime.now(UTC), summary)
         summary["growth_plot"] = next(iter(summary.get("guard_plots") or []), None)
+    markdown = report.redact(report.render(summary), secrets)
+    if not summary.get("dry_run"):
+        audit.record_finish(database_url, summary["run_id"], datetime.now(UTC), summary, markdown)
     path = report.write(reports_dir, summary, secrets)
-    create_markdown_artifact(key="daily-sync-report", markdown=report.redact(report.render(summary), secrets),
-                             description=f"daily-sync {summary['run_id']}")
+    create_markdown_artifact(key="daily-sync-report", markdown=markdown,
+                             description=f"daily-sync {summary['run_id']}: {summary['status']}")
     return str(path)
 
 
@@ -204,18 +235,36 @@ UNCHANGED = {
 
 @flow(name="daily-sync", validate_parameters=False, log_prints=True)
 def daily_sync(settings: Settings | None = None, database_url: str | None = None,
-               options: RunOptions | None = None) -> RunOutcome:
-    """One run: ingest -> dbt build -> guards -> publish -> report, under the run lock."""
+               options: RunOptions | dict[str, Any] | None = None) -> RunOutcome | State:
+    """One run: ingest -> dbt build -> guards -> publish -> report, under the run lock.
+
+    Prefect's state tells the truth: a run whose exit code is not 0 ends Failed, with the run's one-line
+    reason as the state's message and its RunOutcome as the state's data (see `run_flow`).
+    """
     from knackhouse.warehouse import resolve_url
 
-    settings = settings or Settings.from_env()
+    environment = Settings.from_env()
+    settings = settings or environment
     if settings.knack_api_key is None and os.environ.get("KNACK_API_KEY"):
         settings = replace(settings, knack_api_key=os.environ["KNACK_API_KEY"])
-    options = options or RunOptions()
+    if not settings.alert_urls:
+        settings = replace(settings, alert_urls=environment.alert_urls)
+    alerts.check_urls(settings.alert_urls)
+    options = RunOptions.coerce(options)
     database_url = database_url or resolve_url(settings)
     logger = get_run_logger()
     with run_lock(database_url, wait_seconds=_env_float(LOCK_WAIT_ENV, 0.0)):
-        return _run_locked(settings, database_url, options, logger)
+        outcome = _run_locked(settings, database_url, options, logger)
+    if outcome.exit_code != 0:
+        return Failed(message=one_line(outcome.summary.get("headline") or outcome.summary.get("message")),
+                      data=outcome)
+    return outcome
+
+
+def one_line(text: object, limit: int = 1000) -> str:
+    """A state message: the reason on one line, bounded."""
+    line = " ".join(str(text or "failed").split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _run_locked(settings: Settings, database_url: str, options: RunOptions, logger: Any) -> RunOutcome:
@@ -239,9 +288,17 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
         ingest_result = _timed(steps, "ingest", lambda: ingest_task(settings, database_url, options, run_id))
         summary["api_requests"] = ingest_result.api_requests
         summary["records_per_object"] = {o.object_key: _object_figures(o) for o in ingest_result.objects}
+        summary["postponed"] = list(ingest_result.postponed)
+        postponed = _postponed_line(ingest_result.postponed)
+        if postponed and settings.budget_shortfall == "error":
+            raise KnackApiRefused(f"{postponed} (KNACKHOUSE_BUDGET_SHORTFALL=error)")
+        if postponed:
+            logger.warning("%s", postponed)
         if options.dry_run:
             summary.update(status="success", headline="dry run: nothing was written; the figures show what "
                            "would change")
+        elif not ingest_result.objects:
+            summary.update(status="success", headline="nothing was read from Knack: marts left as they were")
         else:
             current = "dbt build"
             built = _timed(steps, current, lambda: dbt_build_task(settings, database_url, options))
@@ -266,6 +323,8 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
             current = "publish"
             _timed(steps, current, lambda: publish_task(settings, database_url, run_id, options.reopen_years))
             summary.update(status="success", headline="all steps passed; marts published")
+        if postponed:
+            summary["headline"] += f"; {postponed}"
     except KnackhouseError as error:
         exit_code = error.exit_code
         summary.update(status="failed", failed_task=current, message=str(error), unchanged=UNCHANGED[current],
@@ -284,11 +343,30 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
     for key in ("message", "headline"):
         if key in summary:
             summary[key] = report.redact(str(summary[key]), secrets)
+    summary["exit_code"] = exit_code
+    summary["flow_run_id"] = _flow_run_id()
     path = report_task(settings, database_url, summary)
-    if exit_code != 0 or summary.get("stale"):
-        sent = alerts.send_alert(alerts.webhook_url(), {**summary, "report": path})
-        logger.info("alert %s", "sent" if sent else "not sent (no KNACKHOUSE_ALERT_WEBHOOK or it failed)")
+    if exit_code != 0 or summary.get("stale") or summary.get("postponed"):
+        if settings.alert_urls:
+            sent = alerts.send_alerts(settings.alert_urls, {**summary, "report": path})
+            logger.info("alerts: %s", ", ".join(f"{t} {'sent' if ok else 'NOT sent'}" for t, ok in sent.items()))
+        else:
+            logger.info("no alert sent: KNACKHOUSE_ALERT_URLS is not set")
     return RunOutcome(exit_code=exit_code, summary=summary, report_path=path)
+
+
+def _postponed_line(postponed: list[dict[str, Any]]) -> str:
+    """One line naming the objects the day's request budget could not fit (empty when none)."""
+    if not postponed:
+        return ""
+    return (f"{len(postponed)} object(s) postponed to stay within the daily request budget: "
+            + "; ".join(f"{p['object_key']} ({p['reason']})" for p in postponed))
+
+
+def _flow_run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id) if flow_run.id else None
 
 
 def _object_figures(load: Any) -> dict[str, Any]:

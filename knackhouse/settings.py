@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knackhouse.errors import ConfigError
+
 DEFAULT_KNACK_API_URL = "https://api.knack.com/v1"
 DEFAULT_HOME = ".knackhouse"
+DEFAULT_DAILY_REQUEST_BUDGET = 5000  # Knack requests per UTC day (set KNACKHOUSE_DAILY_REQUEST_BUDGET to the plan's)
+BUDGET_SHORTFALL_CHOICES = ("warn", "error")
+DEFAULT_CRON = "0 2 * * *"
+DEFAULT_TIMEZONE = "UTC"
+# Prefect's own default (20 s) is too short for its temporary API server on a busy two-core machine
+EPHEMERAL_STARTUP_TIMEOUT_SECONDS = "180"
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -29,6 +38,11 @@ class Settings:
     knack_api_key: str | None = field(default=None, repr=False)
     knack_api_url: str = DEFAULT_KNACK_API_URL
     app_config: Path | None = None
+    daily_request_budget: int = DEFAULT_DAILY_REQUEST_BUDGET
+    budget_shortfall: str = "warn"
+    alert_urls: tuple[str, ...] = field(default=(), repr=False)  # Apprise URLs hold tokens: never a parameter
+    cron: str = DEFAULT_CRON
+    timezone: str = DEFAULT_TIMEZONE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +56,11 @@ class Settings:
             knack_api_key=env.get("KNACK_API_KEY") or None,
             knack_api_url=(env.get("KNACK_API_URL") or DEFAULT_KNACK_API_URL).rstrip("/"),
             app_config=Path(app_config).expanduser().resolve() if app_config else None,
+            daily_request_budget=_budget(env.get("KNACKHOUSE_DAILY_REQUEST_BUDGET")),
+            budget_shortfall=_shortfall(env.get("KNACKHOUSE_BUDGET_SHORTFALL")),
+            alert_urls=alert_urls(env),
+            cron=env.get("KNACKHOUSE_CRON") or DEFAULT_CRON,
+            timezone=env.get("KNACKHOUSE_TIMEZONE") or DEFAULT_TIMEZONE,
         )
 
     def state_dir(self, name: str) -> Path:
@@ -49,6 +68,34 @@ class Settings:
         path = self.home / name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def _budget(text: str | None) -> int:
+    if not text:
+        return DEFAULT_DAILY_REQUEST_BUDGET
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 1:
+        raise ConfigError(f"KNACKHOUSE_DAILY_REQUEST_BUDGET must be a whole number of requests per day (your Knack "
+                          f"plan's API quota), at least 1; got {text!r}")
+    return value
+
+
+def _shortfall(text: str | None) -> str:
+    value = (text or "warn").strip().lower()
+    if value not in BUDGET_SHORTFALL_CHOICES:
+        raise ConfigError(f"KNACKHOUSE_BUDGET_SHORTFALL must be 'warn' (postpone objects, exit 0) or 'error' "
+                          f"(postpone them and exit 3); got {text!r}")
+    return value
+
+
+def alert_urls(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """KNACKHOUSE_ALERT_URLS (Apprise URLs, comma- or space-separated) plus KNACKHOUSE_ALERT_WEBHOOK, if set."""
+    urls = [u for u in re.split(r"[,\s]+", environ.get("KNACKHOUSE_ALERT_URLS") or "") if u]
+    webhook = (environ.get("KNACKHOUSE_ALERT_WEBHOOK") or "").strip()
+    return tuple(urls + ([webhook] if webhook else []))
 
 
 def tool_environment(settings: Settings) -> dict[str, str]:
@@ -63,6 +110,7 @@ def tool_environment(settings: Settings) -> dict[str, str]:
         "DBT_LOG_PATH": str(home / "dbt" / "logs"),
         "DBT_TARGET_PATH": str(home / "dbt" / "target"),
         "MPLCONFIGDIR": str(home / "matplotlib"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
     }
 
 

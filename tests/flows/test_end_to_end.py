@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from flows.cli import DEMO_DATABASE
-from flows.daily_sync import RunOptions, daily_sync, without_secret
+from flows.daily_sync import RunOptions, run_flow
 from knackhouse import warehouse
 from simulator import DemoApp, SimulatorServer
 from simulator.demo_schema import RESULTS, STUDENTS
@@ -43,7 +43,7 @@ def green_day(prefect_harness, server_url, tmp_path_factory):
     with SimulatorServer(app) as sim:
         settings = Settings(home=tmp_path_factory.mktemp("green") / "home", knack_app_id=sim.app_id,
                             knack_api_key=sim.api_key, knack_api_url=sim.base_url)
-        outcome = daily_sync(settings=without_secret(settings), database_url=url, options=RunOptions(as_of=app.today))
+        outcome = run_flow(settings, url, RunOptions(as_of=app.today))
     yield outcome, url, sim.api_key
     with closing(warehouse.connect(server_url, autocommit=True)) as admin, admin.cursor() as cur:
         cur.execute(f'drop database if exists "{name}" with (force)')
