@@ -297,7 +297,7 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
         if options.dry_run:
             summary.update(status="success", headline="dry run: nothing was written; the figures show what "
                            "would change")
-        elif not ingest_result.objects:
+        elif not _read_any(ingest_result):
             summary.update(status="success", headline="nothing was read from Knack: marts left as they were")
         else:
             current = "dbt build"
@@ -353,6 +353,11 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
         else:
             logger.info("no alert sent: KNACKHOUSE_ALERT_URLS is not set")
     return RunOutcome(exit_code=exit_code, summary=summary, report_path=path)
+
+
+def _read_any(ingest_result: Any) -> bool:
+    postponed = {p["object_key"] for p in ingest_result.postponed}
+    return any(o.object_key not in postponed for o in ingest_result.objects)
 
 
 def _postponed_line(postponed: list[dict[str, Any]]) -> str:

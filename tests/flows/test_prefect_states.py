@@ -74,3 +74,33 @@ def test_a_dry_run_is_completed_in_prefect(prefect_harness, sim, database_url, t
     outcome = run_flow(_settings(sim, tmp_path), database_url, RunOptions(dry_run=True))
     assert outcome.exit_code == 0
     assert _state(outcome)[0] == "COMPLETED"
+
+
+def test_a_prefect_api_that_does_not_start_is_a_clear_config_error(sim, database_url, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(KNACKHOUSE_HOME=str(tmp_path / "home"), KNACKHOUSE_DATABASE_URL=database_url, KNACK_APP_ID=sim.app_id,
+               KNACK_API_KEY=sim.api_key, KNACK_API_URL=sim.base_url,
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0")  # as if the machine were too busy
+    done = subprocess.run([sys.executable, "-m", "knackhouse.cli", "run"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "Prefect's temporary API server did not start within 0 s" in done.stderr
+    assert "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_day_without_budget_postpones_every_object_and_is_completed(prefect_harness, sim, database_url, tmp_path):
+    outcome = run_flow(_settings(sim, tmp_path, daily_request_budget=1), database_url, RunOptions())
+    assert outcome.exit_code == 0, outcome.summary.get("headline")
+    assert _state(outcome)[0] == "COMPLETED"
+    postponed = outcome.summary["postponed"]
+    assert postponed and all("left of the day's budget of 1" in p["reason"] for p in postponed)
+    assert "## Postponed (daily request budget)" in Path(outcome.report_path).read_text()
+    assert "postponed to stay within the daily request budget" in outcome.summary["headline"]
+
+
+def test_budget_shortfall_error_makes_postponement_a_failed_run(prefect_harness, sim, database_url, tmp_path):
+    settings = _settings(sim, tmp_path, daily_request_budget=1, budget_shortfall="error")
+    outcome = run_flow(settings, database_url, RunOptions())
+    assert outcome.exit_code == 3
+    state, message = _state(outcome)
+    assert state == "FAILED" and "postponed" in message and "KNACKHOUSE_BUDGET_SHORTFALL=error" in message
