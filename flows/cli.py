@@ -64,6 +64,9 @@ def with_prefect_api(call: Callable[[], T]) -> T:
     try:
         return call()
     except RuntimeError as error:
+        if str(error).startswith("Failed to reach API at"):
+            raise ConfigError(f"cannot reach the Prefect API at {PREFECT_API_URL.value()}; nothing was run. Start "
+                              "the server (`prefect server start`) or fix PREFECT_API_URL") from None
         if "ephemeral Prefect API server" not in str(error):
             raise
         raise ConfigError(

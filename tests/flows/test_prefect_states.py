@@ -13,7 +13,7 @@ import pytest
 from flows.daily_sync import RunOptions, run_flow
 from knackhouse.settings import Settings
 from simulator import DemoApp, SimulatorServer
-from tests.conftest import read_flow_run
+from tests.conftest import free_port, read_flow_run
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +104,14 @@ def test_budget_shortfall_error_makes_postponement_a_failed_run(prefect_harness,
     assert outcome.exit_code == 3
     state, message = _state(outcome)
     assert state == "FAILED" and "postponed" in message and "KNACKHOUSE_BUDGET_SHORTFALL=error" in message
+
+
+def test_a_prefect_api_url_nobody_answers_is_a_clear_config_error(sim, database_url, tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}/api"
+    env = {**os.environ, "PREFECT_API_URL": dead, "KNACKHOUSE_HOME": str(tmp_path / "home"),
+           "KNACKHOUSE_DATABASE_URL": database_url, "KNACK_APP_ID": sim.app_id, "KNACK_API_KEY": sim.api_key,
+           "KNACK_API_URL": sim.base_url, "PREFECT_CLIENT_MAX_RETRIES": "0"}
+    done = subprocess.run([sys.executable, "-m", "knackhouse.cli", "run"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert f"cannot reach the Prefect API at {dead}" in done.stderr and "Traceback" not in done.stderr
