@@ -34,7 +34,7 @@ def main() -> int:
         configure_environment(Settings(home=home))
         from prefect.testing.utilities import prefect_test_harness
 
-        from flows.daily_sync import RunOptions, daily_sync, without_secret
+        from flows.daily_sync import RunOptions, run_flow, without_secret
         from knackhouse import warehouse
         from simulator import DemoApp, SimulatorServer
 
@@ -53,7 +53,7 @@ def main() -> int:
                     if day:
                         app.advance(1)
                     started = time.monotonic()
-                    outcome = daily_sync(settings=settings, database_url=url, options=RunOptions(as_of=app.today))
+                    outcome = run_flow(settings, url, RunOptions(as_of=app.today))
                     wall = time.monotonic() - started
                     steps = outcome.summary["step_seconds"]
                     work = sum(steps.get(step, 0.0) for step in WORK_STEPS)

@@ -25,6 +25,8 @@ create table if not exists audit.runs (
     guard_results jsonb not null default '[]'::jsonb,
     step_seconds jsonb not null default '{}'::jsonb
 );
+alter table audit.runs add column if not exists report text;
+alter table audit.runs add column if not exists postponed jsonb not null default '[]'::jsonb;
 """
 
 
@@ -44,13 +46,14 @@ def record_start(database_url: str, run_id: str, started_at: datetime, *, dry_ru
         )
 
 
-def record_finish(database_url: str, run_id: str, finished_at: datetime, summary: dict[str, Any]) -> None:
-    """Write the run's outcome and figures."""
+def record_finish(database_url: str, run_id: str, finished_at: datetime, summary: dict[str, Any],
+                  report: str | None = None) -> None:
+    """Write the run's outcome and figures, and its report's markdown (readable wherever the run ran)."""
     with closing(connect(database_url)) as conn, conn, conn.cursor() as cur:
         cur.execute(
             """update audit.runs set finished_at = %s, status = %s, failed_task = %s, message = %s,
                    api_requests = %s, records_per_object = %s, rows_per_mart = %s,
-                   guard_results = %s, step_seconds = %s
+                   guard_results = %s, step_seconds = %s, postponed = %s, report = %s
                where run_id = %s""",
             (
                 finished_at,
@@ -62,6 +65,8 @@ def record_finish(database_url: str, run_id: str, finished_at: datetime, summary
                 json.dumps(summary.get("rows_per_mart", {}), default=str),
                 json.dumps(summary.get("guard_results", []), default=str),
                 json.dumps(summary.get("step_seconds", {}), default=str),
+                json.dumps(summary.get("postponed", []), default=str),
+                report,
                 run_id,
             ),
         )

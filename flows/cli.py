@@ -5,17 +5,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import date
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import date, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from knackhouse.errors import ConfigError
 from knackhouse.settings import Settings, configure_environment
 
-CRON_ENV = "KNACKHOUSE_CRON"
-TIMEZONE_ENV = "KNACKHOUSE_TIMEZONE"
-DEFAULT_CRON = "0 2 * * *"
-DEFAULT_TIMEZONE = "UTC"
+T = TypeVar("T")
+
+DEPLOYMENT_NAME = "daily"
+ENTRYPOINT = "flows/daily_sync.py:daily_sync"
+PROJECT_DIR = Path(__file__).resolve().parents[1]  # the folder holding flows/: what a process worker runs
 
 
 def _as_of(text: str | None) -> date | None:
@@ -44,38 +48,138 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from knackhouse.warehouse import resolve_url
 
     check_session(resolve_url(settings))  # an unreachable, refusing or pooled database: one line, before Prefect
-    from flows.daily_sync import RunOptions, daily_sync, without_secret
+    from flows.alerts import check_urls
+    from flows.daily_sync import RunOptions, run_flow
 
+    check_urls(settings.alert_urls)
     options = RunOptions(dry_run=args.dry_run, full_refresh=args.full_refresh, reconcile=args.reconcile,
                          reopen_years=list(args.reopen_year or []), as_of=_as_of(args.as_of))
-    outcome = daily_sync(settings=without_secret(settings), options=options)
+    outcome = with_prefect_api(lambda: run_flow(settings, options=options))
     print(outcome.summary.get("headline", ""))
     print(f"report: {outcome.report_path}")
     return outcome.exit_code
 
 
-def deployment(settings: Settings, cron: str | None = None, timezone: str | None = None) -> Any:
-    """The `daily-sync` deployment with its cron schedule (default 0 2 * * * UTC)."""
-    from flows.daily_sync import daily_sync
-
-    cron = cron or os.environ.get(CRON_ENV) or DEFAULT_CRON
-    timezone = timezone or os.environ.get(TIMEZONE_ENV) or DEFAULT_TIMEZONE
-    from prefect.schedules import Cron
+def with_prefect_api(call: Callable[[], T]) -> T:
+    """Run `call`, turning "Prefect's API is not there" into a clear configuration error (exit 2)."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
     try:
-        schedule = Cron(cron, timezone=timezone)
+        return call()
+    except RuntimeError as error:
+        if str(error).startswith("Failed to reach API at"):
+            raise ConfigError(f"cannot reach the Prefect API at {PREFECT_API_URL.value()}; nothing was run. Start "
+                              "the server (`prefect server start`) or fix PREFECT_API_URL") from None
+        if "ephemeral Prefect API server" not in str(error):
+            raise
+        raise ConfigError(
+            "Prefect's temporary API server did not start within "
+            f"{PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()} s (a busy machine?); nothing was run. "
+            "Raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or set PREFECT_API_URL to a running Prefect "
+            "server (`prefect server start`)") from None
+    except httpx.HTTPError as error:
+        raise ConfigError(f"cannot reach the Prefect API at {PREFECT_API_URL.value()} ({type(error).__name__}: "
+                          f"{error}); nothing was run. Start the server or fix PREFECT_API_URL") from None
+
+
+def schedule(settings: Settings, cron: str | None = None, timezone: str | None = None) -> Any:
+    """The daily schedule: --cron/--timezone, else KNACKHOUSE_CRON/KNACKHOUSE_TIMEZONE (default 0 2 * * * UTC)."""
+    from prefect.schedules import Cron
+
+    cron, timezone = cron or settings.cron, timezone or settings.timezone
+    try:
+        return Cron(cron, timezone=timezone)
     except ValueError as error:
-        raise ConfigError(f"bad schedule {cron!r} in {timezone!r}: {error}") from error
-    return daily_sync.to_deployment(name="daily", schedules=[schedule])
+        raise ConfigError(f"bad schedule {cron!r} in time zone {timezone!r}: {error} "
+                          "(set KNACKHOUSE_CRON to five cron fields and KNACKHOUSE_TIMEZONE to an IANA name, "
+                          "e.g. Europe/London)") from error
+
+
+def next_runs(cron_schedule: Any, count: int = 3) -> list[datetime]:
+    """The next `count` times Prefect's scheduler will start the deployment."""
+    import asyncio
+
+    from prefect.server.schemas.schedules import CronSchedule
+
+    dates = asyncio.run(CronSchedule(cron=cron_schedule.cron, timezone=cron_schedule.timezone).get_dates(count))
+    return list(dates)
+
+
+def deployment(settings: Settings, cron: str | None = None, timezone: str | None = None) -> Any:
+    """The `daily-sync/daily` deployment served from this process, with its schedule and one run at a time."""
+    from flows.daily_sync import daily_sync
+
+    return daily_sync.to_deployment(name=DEPLOYMENT_NAME, schedules=[schedule(settings, cron, timezone)],
+                                    concurrency_limit=1)
+
+
+def _api_url() -> str | None:
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+def _deployment_url(deployment_id: Any) -> str:
+    from prefect.utilities.urls import url_for
+
+    return url_for("deployment", obj_id=deployment_id) or f"{_api_url()}/deployments/{deployment_id}"
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the daily deployment from this process until interrupted."""
+    """Serve the daily deployment from this process until interrupted (runs happen in this process).
+
+    Without PREFECT_API_URL the deployment lives in a temporary server inside this process: its next run
+    times are printed, as nobody else can see them. With PREFECT_API_URL it is registered on that server
+    and its URL printed.
+    """
     configure_environment(settings)
     from prefect import serve as prefect_serve
 
-    prefect_serve(deployment(settings, args.cron, args.timezone))
+    served = deployment(settings, args.cron, args.timezone)
+    cron = served.schedules[0].schedule
+    if _api_url():
+        deployment_id = with_prefect_api(served.apply)
+        print(f"deployment daily-sync/{DEPLOYMENT_NAME}: {_deployment_url(deployment_id)}", flush=True)
+    else:
+        times = ", ".join(t.isoformat() for t in next_runs(cron))
+        print(f"no PREFECT_API_URL: serving daily-sync/{DEPLOYMENT_NAME} from this process only; "
+              f"cron {cron.cron!r} in {cron.timezone}; next runs: {times}", flush=True)
+    with_prefect_api(lambda: prefect_serve(served))
     return 0
+
+
+def deploy(args: argparse.Namespace, settings: Settings) -> int:
+    """Register daily-sync/daily on the Prefect server PREFECT_API_URL names, for the workers of `--pool`."""
+    configure_environment(settings)
+    if not _api_url():
+        raise ConfigError("PREFECT_API_URL is not set: `knackhouse deploy` registers the deployment on a Prefect "
+                          "server (self-hosted: http://HOST:4200/api; Prefect Cloud: `prefect cloud login`)")
+    cron = schedule(settings, args.cron, args.timezone)
+    deployment_id = with_prefect_api(lambda: _deploy(args.pool, cron))
+    times = ", ".join(t.isoformat() for t in next_runs(cron))
+    print(f"deployment daily-sync/{DEPLOYMENT_NAME} on work pool {args.pool!r}, one run at a time; "
+          f"cron {cron.cron!r} in {cron.timezone}; next runs: {times}")
+    print(f"deployment daily-sync/{DEPLOYMENT_NAME}: {_deployment_url(deployment_id)}")
+    print(f"start a worker where knackhouse and its KNACK_*/KNACKHOUSE_* settings are: "
+          f"prefect worker start --pool {args.pool} --type process")
+    return 0
+
+
+def _deploy(pool: str, cron: Any) -> Any:
+    """The deployment, its code taken from this installation's folder (a process worker runs it in place)."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    from flows.daily_sync import daily_sync
+
+    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+    flow = daily_sync.from_source(source=str(PROJECT_DIR), entrypoint=ENTRYPOINT)
+    return flow.deploy(name=DEPLOYMENT_NAME, work_pool_name=pool, schedules=[cron], concurrency_limit=1,
+                       build=False, push=False, print_next_steps=False,
+                       description="knackhouse: Knack -> raw_knack -> dbt -> guards -> marts, once a day")
 
 
 def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: int, days: int,
@@ -87,7 +191,7 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
         from simulator import DemoApp, SimulatorServer
     except ImportError as error:
         raise ConfigError(f"the simulator is not available in this install: {error}") from error
-    from flows.daily_sync import RunOptions, daily_sync, secret_free_url, without_secret
+    from flows.daily_sync import RunOptions, run_flow, secret_free_url
 
     app = DemoApp(scale=scale, seed=seed)
     outcomes = []
@@ -109,8 +213,8 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
                     story = (f"an operator deleted the incident's {removed:,} records in Knack; this run reconciles "
                              "(--reconcile) so raw retires them")
                     incident, reconcile = None, True
-            outcome = daily_sync(settings=without_secret(sim_settings), database_url=secret_free_url(database_url),
-                                 options=RunOptions(as_of=app.today, reconcile=reconcile))
+            options = RunOptions(as_of=app.today, reconcile=reconcile)
+            outcome = with_prefect_api(partial(run_flow, sim_settings, secret_free_url(database_url), options))
             print(f"\n=== day {day} ({app.today}): {story} ===")
             print(Path(outcome.report_path).read_text() if outcome.report_path else outcome.summary)
             outcomes.append(outcome)

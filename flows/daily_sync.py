@@ -12,11 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger, task
+from prefect.states import Failed, State
 from prefect.tasks import exponential_backoff
 
 from flows import alerts, audit, report
 from flows.lock import RunLocked, run_lock
-from knackhouse.errors import ConfigError, GuardFailed, KnackApiError, KnackhouseError
+from knackhouse.errors import ConfigError, GuardFailed, KnackApiError, KnackApiRefused, KnackhouseError
 from knackhouse.settings import DATABASE_PASSWORD_ENV, Settings, secure_home
 from knackhouse.warehouse import connect, password_of, relation_exists, tables_in, with_password, without_password
 
@@ -36,6 +37,18 @@ class RunOptions:
     reopen_years: list[str] = field(default_factory=list)
     as_of: date | None = None
 
+    @classmethod
+    def coerce(cls, value: RunOptions | dict[str, Any] | None) -> RunOptions:
+        """Options as given in-process, or as a deployment's JSON parameters (`{"dry_run": true}`)."""
+        if value is None or isinstance(value, RunOptions):
+            return value or cls()
+        try:
+            options = cls(**value)
+            as_of = date.fromisoformat(options.as_of) if isinstance(options.as_of, str) else options.as_of
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"bad flow parameter options={value!r}: {error}") from error
+        return replace(options, as_of=as_of)
+
 
 @dataclass
 class RunOutcome:
@@ -48,12 +61,13 @@ class RunOutcome:
 
 def without_secret(settings: Settings) -> Settings:
     """Settings safe to pass as a flow parameter (Prefect stores parameters): the API key and the database
-    password go to the environment, where the flow reads them back (`_with_secrets`)."""
+    password go to the environment, where the flow reads them back (`_with_secrets`); the alert URLs (their
+    tokens) are read from the environment by the flow itself."""
     if settings.knack_api_key:
         os.environ["KNACK_API_KEY"] = settings.knack_api_key
     url = settings.database_url
     _stash_password(settings.database_password or (password_of(url) if url else ""))
-    return replace(settings, knack_api_key=None, database_password=None,
+    return replace(settings, knack_api_key=None, database_password=None, alert_urls=(),
                    database_url=without_password(url) if url else None)
 
 
@@ -69,10 +83,28 @@ def _stash_password(password: str) -> None:
 
 
 def _with_secrets(settings: Settings) -> Settings:
-    """The parameters' settings with the secrets the environment holds (the API key, the database password)."""
+    """The parameters' settings with the secrets the environment holds (the API key, the database password,
+    the alert URLs)."""
     env = Settings.from_env()
     return replace(settings, knack_api_key=settings.knack_api_key or env.knack_api_key,
-                   database_password=settings.database_password or env.database_password)
+                   database_password=settings.database_password or env.database_password,
+                   alert_urls=settings.alert_urls or env.alert_urls)
+
+
+def run_flow(settings: Settings, database_url: str | None = None, options: RunOptions | None = None) -> RunOutcome:
+    """Run daily-sync in this process and return its outcome, whether Prefect ended it Completed or Failed.
+
+    An error that stopped the flow before its run began (the lock, the configuration) is raised as is.
+    """
+    state = daily_sync(settings=without_secret(settings),
+                       database_url=secret_free_url(database_url) if database_url else None, options=options,
+                       return_state=True)
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, RunOutcome):
+        return value
+    if isinstance(value, BaseException):
+        raise value
+    raise RuntimeError(f"daily-sync ended {state.type.value} without an outcome: {state.message}")
 
 
 def _env_float(name: str, default: float) -> float:
@@ -172,11 +204,13 @@ def report_task(settings: Settings, database_url: str, summary: dict[str, Any]) 
     secrets = [settings.knack_api_key]
     reports_dir = settings.home / "reports"
     if not summary.get("dry_run"):
-        audit.record_finish(database_url, summary["run_id"], datetime.now(UTC), summary)
         summary["growth_plot"] = next(iter(summary.get("guard_plots") or []), None)
+    markdown = report.redact(report.render(summary), secrets)
+    if not summary.get("dry_run"):
+        audit.record_finish(database_url, summary["run_id"], datetime.now(UTC), summary, markdown)
     path = report.write(reports_dir, summary, secrets)
-    create_markdown_artifact(key="daily-sync-report", markdown=report.redact(report.render(summary), secrets),
-                             description=f"daily-sync {summary['run_id']}")
+    create_markdown_artifact(key="daily-sync-report", markdown=markdown,
+                             description=f"daily-sync {summary['run_id']}: {summary['status']}")
     return str(path)
 
 
@@ -226,28 +260,50 @@ UNCHANGED = {
 
 @flow(name="daily-sync", validate_parameters=False, log_prints=True)
 def daily_sync(settings: Settings | None = None, database_url: str | None = None,
-               options: RunOptions | None = None) -> RunOutcome:
-    """One run: ingest -> dbt build -> guards -> publish -> report, under the run lock."""
+               options: RunOptions | dict[str, Any] | None = None) -> RunOutcome | State:
+    """One run: ingest -> dbt build -> guards -> publish -> report, under the run lock.
+
+    Prefect's state tells the truth: a run whose exit code is not 0 ends Failed, with the run's one-line
+    reason as the state's message and its RunOutcome as the state's data (see `run_flow`).
+    """
     from knackhouse.warehouse import resolve_url
 
     settings = _with_secrets(settings or Settings.from_env())
-    options = options or RunOptions()
+    alerts.check_urls(settings.alert_urls)
+    options = RunOptions.coerce(options)
     database_url = with_password(database_url or resolve_url(settings), settings.database_password)
     logger = get_run_logger()
     try:
-        lock = run_lock(database_url, wait_seconds=_env_float(LOCK_WAIT_ENV, 0.0),
-                        stale_after=timedelta(hours=settings.lock_stale_hours))
-        with lock:
-            return _run_locked(settings, database_url, options, logger)
+        with run_lock(database_url, wait_seconds=_env_float(LOCK_WAIT_ENV, 0.0),
+                      stale_after=timedelta(hours=settings.lock_stale_hours)):
+            outcome = _run_locked(settings, database_url, options, logger)
     except RunLocked as error:
         # a frozen run (SIGSTOP, a hung connection) keeps the lock: every refused run says so, and who holds it
         summary = {"status": "blocked", "failed_task": "lock", "message": str(error), "lock_stale": error.stale,
                    "lock_holder": error.holder.as_dict() if error.holder else None,
                    "headline": f"daily-sync did not start: {error}"}
         logger.error("%s", summary["headline"])
-        sent = alerts.send_alert(alerts.webhook_url(), summary)
-        logger.info("alert %s", "sent" if sent else "not sent (no KNACKHOUSE_ALERT_WEBHOOK or it failed)")
+        _alert(settings, summary, logger)
         raise
+    if outcome.exit_code != 0:
+        return Failed(message=one_line(outcome.summary.get("headline") or outcome.summary.get("message")),
+                      data=outcome)
+    return outcome
+
+
+def one_line(text: object, limit: int = 1000) -> str:
+    """A state message: the reason on one line, bounded."""
+    line = " ".join(str(text or "failed").split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _alert(settings: Settings, summary: dict[str, Any], logger: Any) -> None:
+    """Send the summary to every alert target; one target down changes nothing for the others or the run."""
+    if settings.alert_urls:
+        sent = alerts.send_alerts(settings.alert_urls, summary)
+        logger.info("alerts: %s", ", ".join(f"{t} {'sent' if ok else 'NOT sent'}" for t, ok in sent.items()))
+    else:
+        logger.info("no alert sent: KNACKHOUSE_ALERT_URLS is not set")
 
 
 def _run_locked(settings: Settings, database_url: str, options: RunOptions, logger: Any) -> RunOutcome:
@@ -271,9 +327,17 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
         ingest_result = _timed(steps, "ingest", lambda: ingest_task(settings, database_url, options, run_id))
         summary["api_requests"] = ingest_result.api_requests
         summary["records_per_object"] = {o.object_key: _object_figures(o) for o in ingest_result.objects}
+        summary["postponed"] = list(ingest_result.postponed)
+        postponed = _postponed_line(ingest_result.postponed)
+        if postponed and settings.budget_shortfall == "error":
+            raise KnackApiRefused(f"{postponed} (KNACKHOUSE_BUDGET_SHORTFALL=error)")
+        if postponed:
+            logger.warning("%s", postponed)
         if options.dry_run:
             summary.update(status="success", headline="dry run: nothing was written; the figures show what "
                            "would change")
+        elif not _read_any(ingest_result):
+            summary.update(status="success", headline="nothing was read from Knack: marts left as they were")
         else:
             current = "dbt build"
             built = _timed(steps, current, lambda: dbt_build_task(settings, database_url, options))
@@ -298,6 +362,8 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
             current = "publish"
             _timed(steps, current, lambda: publish_task(settings, database_url, run_id, options.reopen_years))
             summary.update(status="success", headline="all steps passed; marts published")
+        if postponed:
+            summary["headline"] += f"; {postponed}"
     except KnackhouseError as error:
         exit_code = error.exit_code
         summary.update(status="failed", failed_task=current, message=str(error), unchanged=UNCHANGED[current],
@@ -316,11 +382,12 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
     for key in ("message", "headline"):
         if key in summary:
             summary[key] = report.redact(str(summary[key]), secrets)
+    summary["exit_code"] = exit_code
+    summary["flow_run_id"] = _flow_run_id()
     path = report_task(settings, database_url, summary)
     _housekeeping(settings, started, logger, prune=summary["status"] == "success" and not options.dry_run)
-    if exit_code != 0 or summary.get("stale"):
-        sent = alerts.send_alert(alerts.webhook_url(), {**summary, "report": path})
-        logger.info("alert %s", "sent" if sent else "not sent (no KNACKHOUSE_ALERT_WEBHOOK or it failed)")
+    if exit_code != 0 or summary.get("stale") or summary.get("postponed"):
+        _alert(settings, {**summary, "report": path}, logger)
     return RunOutcome(exit_code=exit_code, summary=summary, report_path=path)
 
 
@@ -338,6 +405,25 @@ def _housekeeping(settings: Settings, started: datetime, logger: Any, *, prune: 
         secure_home(settings.home)
     except OSError as error:  # housekeeping never fails a run that did its work
         logger.warning("housekeeping of %s failed: %s", settings.home, error)
+
+
+def _read_any(ingest_result: Any) -> bool:
+    postponed = {p["object_key"] for p in ingest_result.postponed}
+    return any(o.object_key not in postponed for o in ingest_result.objects)
+
+
+def _postponed_line(postponed: list[dict[str, Any]]) -> str:
+    """One line naming the objects the day's request budget could not fit (empty when none)."""
+    if not postponed:
+        return ""
+    return (f"{len(postponed)} object(s) postponed to stay within the daily request budget: "
+            + "; ".join(f"{p['object_key']} ({p['reason']})" for p in postponed))
+
+
+def _flow_run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id) if flow_run.id else None
 
 
 def _object_figures(load: Any) -> dict[str, Any]:

@@ -36,6 +36,10 @@ def render(summary: Mapping[str, Any]) -> str:
                   f"- left unchanged: {summary.get('unchanged', '')}", ""]
     lines += [f"- started {summary.get('started_at')}, finished {summary.get('finished_at')}",
               f"- Knack API requests: {summary.get('api_requests')}", ""]
+    postponed = summary.get("postponed") or []
+    if postponed:
+        lines += ["## Postponed (daily request budget)", ""]
+        lines += _table(["object", "why"], [[p.get("object_key"), p.get("reason")] for p in postponed]) + [""]
     objects = summary.get("records_per_object") or {}
     if objects:
         lines += ["## Objects", ""]

@@ -83,22 +83,30 @@ class RateLimiter:
 
 
 class RequestBudget:
-    """The requests this run may still make (what is left of the daily quota); counts every attempt."""
+    """The requests this run may still make (what is left of the daily quota); counts every attempt.
+
+    An object's scan reserves its planned reads before it starts them (`ensure(..., object_key=...)`), so
+    the objects read at the same time cannot together overrun the budget halfway through a scan: an
+    object whose reads do not fit is refused with `BudgetShort` before its first planned read.
+    """
 
     def __init__(self, app_id: str, limit: int | None) -> None:
         self.app_id = app_id
         self.limit = limit
         self.used = 0
         self.per_object: Counter[str] = Counter()
+        self.reserved: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     @property
     def left(self) -> int | None:
-        return None if self.limit is None else self.limit - self.used
+        return None if self.limit is None else self.limit - self.used - sum(self.reserved.values())
 
     def spend(self, what: str) -> None:
         with self._lock:
-            if self.limit is not None and self.used >= self.limit:
+            if self.reserved[what] > 0:
+                self.reserved[what] -= 1
+            elif self.limit is not None and self.left is not None and self.left <= 0:
                 raise QuotaRefused(
                     f"Knack app {self.app_id}: the request budget of {self.limit} for this run is used up "
                     f"(next request: {what}); stopping rather than exceeding the daily quota"
@@ -106,18 +114,36 @@ class RequestBudget:
             self.used += 1
             self.per_object[what] += 1
 
-    def ensure(self, needed: int, what: str) -> None:
-        """Refuse up front when `needed` more requests would not fit."""
-        left = self.left
-        if left is not None and needed > left:
-            raise QuotaRefused(
-                f"Knack app {self.app_id}: {what} needs about {needed} more requests but only {left} of this "
-                f"run's budget of {self.limit} are left; refusing to exceed the daily quota"
-            )
+    def ensure(self, needed: int, what: str, object_key: str | None = None) -> None:
+        """Refuse up front when `needed` more requests would not fit; with `object_key`, reserve them for it."""
+        with self._lock:
+            left = self.left
+            if left is not None and needed > left:
+                if object_key is not None:
+                    raise BudgetShort(object_key, needed, left, self.limit or 0, what)
+                raise QuotaRefused(
+                    f"Knack app {self.app_id}: {what} needs about {needed} more requests but only {left} of this "
+                    f"run's budget of {self.limit} are left; refusing to exceed the daily quota"
+                )
+            if object_key is not None and needed > 0:
+                self.reserved[object_key] += needed
+
+    def release(self, object_key: str) -> None:
+        """Give back what an object reserved and did not read (its scan ended early, or was refused)."""
+        with self._lock:
+            self.reserved.pop(object_key, None)
 
 
 class QuotaRefused(KnackApiRefused):
     """The run would exceed the daily request budget, so it stopped before asking."""
+
+
+class BudgetShort(QuotaRefused):
+    """An object's planned reads do not fit what is left of today's budget: it is postponed, not started."""
+
+    def __init__(self, object_key: str, needed: int, left: int, limit: int, what: str) -> None:
+        self.object_key, self.needed, self.left, self.what = object_key, needed, max(left, 0), what
+        super().__init__(f"{what} needs {needed} request(s); {self.left} of this run's {limit} are left")
 
 
 class LimitedAdapter(HTTPAdapter):

@@ -17,8 +17,11 @@ Public API (the Prefect flow calls this):
 - `objects`: object keys to load (default: all); `exclude`: object keys to leave out.
 - `progress`: None → a live table when stderr is a terminal; True/False to force.
 - `run_id`: the flow's run id (default: a new uuid); keys this run's rows in `audit.object_loads`.
-- `request_budget`: requests allowed per UTC day (default `ingest.settings.DAILY_REQUEST_BUDGET`); the run
-  refuses (`KnackApiError`, exit 3) rather than exceed what is left of it today.
+- `request_budget`: requests allowed per UTC day (default `settings.daily_request_budget`, i.e.
+  KNACKHOUSE_DAILY_REQUEST_BUDGET), shared by every run of the UTC day (counted from `audit.object_loads`).
+  An object whose planned reads do not fit what is left is postponed, not started (its first page, which
+  tells how many pages there are, is reserved for it before any object starts): `IngestResult.postponed`
+  names each one and why, and its row in `audit.object_loads` has status `postponed`.
 - `requests_per_second`: the shared limiter's rate (default Knack's 10; None only against a simulator
   without limits, for benchmarks).
 
@@ -27,7 +30,7 @@ records_fetched, inserted, updated, retired, unretired, total_records (Knack's a
 reconcile_status ("complete" | "skipped: <why>" | None), modified_field, seconds, plus mode, note,
 cursor_before, cursor_after), `api_requests` (including the metadata call), `metadata` (the app metadata
 body), `timezone_iana`, and run bookkeeping (run_id, dry_run, request_budget, requests_today, field_changes,
-load_ids).
+load_ids, postponed).
 
 Knack failures raise `KnackApiError` (exit 3): 401/403/404 at once, naming the app and the object; 429 and
 5xx after dlt's retries. The API key never appears in a message, log line, state or table.
@@ -49,7 +52,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ingest import audit, raw
-from ingest.client import KnackClient, RateLimiter, RequestBudget
+from ingest.client import BudgetShort, KnackClient, RateLimiter, RequestBudget
 from ingest.metadata import (
     AppMetadata,
     app_row,
@@ -63,7 +66,6 @@ from ingest.progress import IngestProgress
 from ingest.scan import Chunk, ObjectScan, ScanCancelled, ScanPlan, ScanStats, empty_table, make_plan
 from ingest.settings import (
     BATCH_RECORDS,
-    DAILY_REQUEST_BUDGET,
     DATASET_NAME,
     MAX_QUEUED_PAGES,
     OBJECT_WORKERS,
@@ -134,6 +136,7 @@ class IngestResult:
     load_ids: list[str] = field(default_factory=list)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    postponed: list[dict[str, str]] = field(default_factory=list)  # object_key, table_name, reason
 
     def object(self, object_key: str) -> ObjectLoad:
         return next(o for o in self.objects if o.object_key == object_key)
@@ -153,7 +156,7 @@ def run_ingest(settings: Settings, database_url: str, *, reconcile: bool = False
     configure_environment(settings)
     return _Run(settings, database_url, reconcile=reconcile, dry_run=dry_run, full_refresh=full_refresh,
                 objects=objects, exclude=exclude, progress=progress, run_id=run_id or uuid.uuid4().hex,
-                request_budget=DAILY_REQUEST_BUDGET if request_budget is None else request_budget,
+                request_budget=settings.daily_request_budget if request_budget is None else request_budget,
                 requests_per_second=requests_per_second).execute()
 
 
@@ -179,13 +182,21 @@ class _Run:
         self.load_ids: list[str] = []
         self.stop = threading.Event()
         self.import_dir = settings.home / "dlt" / "import" / run_id
+        self.postponed: dict[str, str] = {}
 
     # ---- the run ----
     def execute(self) -> IngestResult:
         audit.ensure_table(self.database_url)
-        used_today = audit.requests_today(self.database_url, self.run_at)
+        used_today = self.used_today = audit.requests_today(self.database_url, self.run_at)
         self.budget = RequestBudget(self.app_id, max(self.daily_budget - used_today, 0))
-        self.budget.ensure(1, "reading the app's metadata")
+        if not self.budget.left:
+            reason = (f"the day's budget of {self.daily_budget} requests is used up ({used_today} made today, "
+                      "UTC); not even the app's metadata was read (KNACKHOUSE_DAILY_REQUEST_BUDGET)")
+            log.warning("Knack app %s: every object postponed: %s", self.app_id, reason)
+            return IngestResult(run_id=self.run_id, objects=[], api_requests=0, metadata={}, timezone_iana="UTC",
+                                dry_run=self.dry_run, request_budget=0, requests_today=used_today,
+                                started_at=self.run_at, finished_at=datetime.now(UTC),
+                                postponed=[{"object_key": "every object", "table_name": "", "reason": reason}])
         client = KnackClient(self.settings.knack_api_url, self.app_id, str(self.settings.knack_api_key),
                              limiter=RateLimiter(self.requests_per_second), budget=self.budget,
                              max_connections=OBJECT_WORKERS * PREFETCH_PAGES + 4)
@@ -199,7 +210,11 @@ class _Run:
         mapping = _load_mapping(self.settings)
         tables = assign_table_names(meta.objects, state.get("tables") or raw.stored_table_names(self.database_url))
         selected = self._select(meta)
-        self.budget.ensure(len(selected), f"reading {len(selected)} objects (one request each at least)")
+        for obj in selected:  # each object's first page (which tells how many pages it has) is kept for it
+            try:
+                self.budget.ensure(1, f"reading object {obj.key} (its first page)", object_key=obj.key)
+            except BudgetShort as short:
+                self.postponed[obj.key] = self._postponed_because(short)
         cursors = state.get("cursors") or {}
         plans = [
             make_plan(obj, tables[obj.key], mapping.get(obj.key), _instant(cursors.get(obj.key)), zone=zone,
@@ -225,6 +240,8 @@ class _Run:
             if stats or status == "failed":
                 self._record(plans, stats, status)
         loads = [self._object_load(plan, s) for plan, s in zip(plans, stats, strict=True)]
+        for key, reason in self.postponed.items():
+            log.warning("Knack app %s: object %s postponed: %s", self.app_id, key, reason)
         for load in loads:
             log.info("%s (%s): %s, %d requests, %d records, +%d ~%d -%d%s", load.object_key, load.table_name,
                      load.mode, load.requests, load.records_fetched, load.inserted, load.updated, load.retired,
@@ -234,6 +251,8 @@ class _Run:
             timezone_iana=meta.timezone_iana, dry_run=self.dry_run, request_budget=self.budget.limit,
             requests_today=used_today + self.budget.used, field_changes=changes, load_ids=self.load_ids,
             started_at=self.run_at, finished_at=datetime.now(UTC),
+            postponed=[{"object_key": p.object_key, "table_name": p.table_name, "reason": self.postponed[p.object_key]}
+                       for p in plans if p.object_key in self.postponed],
         )
 
     def _select(self, meta: AppMetadata) -> list[Any]:
@@ -274,7 +293,7 @@ class _Run:
         self.progress.start()
         futures: list[Future[ScanStats]] = []
         try:
-            futures = [object_pool.submit(scan.run) for scan in scans]
+            futures = [object_pool.submit(self._scan_unless_postponed, scan) for scan in scans]
             while True:
                 try:
                     chunk: Chunk | None = feed.get(timeout=0.1)
@@ -286,6 +305,11 @@ class _Run:
                     if future.done() and future.exception() is not None:
                         raise future.exception()  # type: ignore[misc]
                 finished = all(f.done() for f in futures) and feed.empty()
+                if finished:  # a postponed object that has no table yet gets an empty one, as an empty object
+                    for key in self.postponed:
+                        table = object_tables[key]
+                        if table not in exists and table not in batch.tables:
+                            batch.tables[table] = [empty_table()]
                 if not self.dry_run and (batch.rows >= BATCH_RECORDS or (finished and _has_work(batch))):
                     self.progress.update(stats, self.budget, "loading into PostgreSQL", force=True)
                     self._load(batch, exists)
@@ -305,6 +329,23 @@ class _Run:
             fetch_pool.shutdown(wait=True, cancel_futures=True)
             self.progress.stop(stats, self.budget)
         return stats
+
+    def _scan_unless_postponed(self, scan: ObjectScan) -> ScanStats:
+        """The object's scan, unless its planned reads do not fit the budget: then it is postponed unread."""
+        key = scan.plan.object_key
+        try:
+            if key not in self.postponed:
+                scan.run()
+        except BudgetShort as short:
+            self.postponed[key] = self._postponed_because(short)
+        finally:
+            self.budget.release(key)
+        return scan.stats
+
+    def _postponed_because(self, short: BudgetShort) -> str:
+        return (f"{short.what} needs {short.needed} more request(s), {short.left} left of the day's budget of "
+                f"{self.daily_budget} (KNACKHOUSE_DAILY_REQUEST_BUDGET; {self.used_today} used by earlier runs "
+                "today, UTC)")
 
     def _new_batch(self, object_tables: dict[str, str], created: frozenset[str],
                    metadata_rows: dict[str, list[dict[str, Any]]] | None, tables: dict[str, str] | None) -> Any:
@@ -438,13 +479,16 @@ class _Run:
             s = by_key.get(plan.object_key) or ScanStats(plan.object_key, plan.table_name)
             rows.append({
                 "run_id": self.run_id, "object_key": plan.object_key, "table_name": plan.table_name,
-                "mode": plan.mode, "status": status if s.done or status == "failed" else "failed",
+                "mode": plan.mode,
+                "status": "postponed" if plan.object_key in self.postponed
+                else status if s.done or status == "failed" else "failed",
                 "dry_run": self.dry_run, "requests": self.budget.per_object.get(plan.object_key, 0),
                 "pages": s.pages, "records": s.records_fetched, "inserted": s.inserted, "updated": s.updated,
                 "retired": s.retired, "unretired": s.unretired, "total_records": s.total_records,
                 "full_scan": plan.full_scan, "modified_field": plan.modified.key if plan.modified else None,
                 "reconcile_status": s.reconcile_status,
-                "note": "; ".join(n for n in (plan.note, s.anomaly) if n) or None,
+                "note": "; ".join(n for n in (plan.note, s.anomaly, self.postponed.get(plan.object_key)) if n)
+                or None,
                 "cursor_before": plan.cursor_before, "cursor_after": s.cursor_after,
                 "metadata_requests": self.budget.per_object.get("_metadata", 0) if index == 0 else 0,
                 "started_at": self.run_at, "finished_at": finished,

@@ -206,7 +206,8 @@ class ObjectScan:
             stats.totals.append(probe.total_records)
             last = math.ceil(probe.total_records / ROWS_PER_PAGE)
             stats.expected_pages = last
-            self.client.budget.ensure(last + 1, f"the reconcile scan of object {self.plan.object_key}")
+            self.client.budget.ensure(last + 1, f"the reconcile scan of object {self.plan.object_key}",
+                                      object_key=self.plan.object_key)
             for number in range(last, 0, -1):
                 page = self._fetch(number)
                 stats.totals.append(page.total_records)
@@ -217,7 +218,8 @@ class ObjectScan:
         last = first.total_pages
         stats.expected_pages = last
         extra = 1 if self.plan.mode == "reconcile" else 0
-        self.client.budget.ensure(max(last - 1, 0) + extra, f"reading object {self.plan.object_key}")
+        self.client.budget.ensure(max(last - 1, 0) + extra, f"reading object {self.plan.object_key}",
+                                  object_key=self.plan.object_key)
         yield first
         if not first.records:
             return

@@ -7,7 +7,6 @@ from datetime import timedelta
 ROWS_PER_PAGE = 1000                # Knack's maximum page size
 REQUESTS_PER_SECOND = 10            # Knack's limit per app, on every plan
 RATE_WINDOW_MARGIN_SECONDS = 0.03   # the limiter's window is 1 s plus this, to stay clear of Knack's
-DAILY_REQUEST_BUDGET = 5000         # a Pro plan's daily quota; a run refuses to go past what is left today
 
 CONNECT_TIMEOUT_SECONDS = 10
 READ_TIMEOUT_SECONDS = 120

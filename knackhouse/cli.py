@@ -85,10 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", metavar="YYYY-MM-DD", help="the run's date for academic years (default today)")
     run.set_defaults(handler=_flow_command("run"))
 
-    serve = commands.add_parser("serve", help="serve the daily Prefect deployment")
-    serve.add_argument("--cron", default=None, help="cron schedule (default 0 2 * * *)")
-    serve.add_argument("--timezone", default=None, help="time zone of the cron (default UTC)")
+    serve = commands.add_parser("serve", help="serve the daily Prefect deployment from this process")
+    serve.add_argument("--cron", default=None, help="cron schedule (default KNACKHOUSE_CRON or 0 2 * * *)")
+    serve.add_argument("--timezone", default=None, help="time zone of the cron (default KNACKHOUSE_TIMEZONE or UTC)")
     serve.set_defaults(handler=_flow_command("serve"))
+
+    deploy = commands.add_parser("deploy", help="register the daily deployment on the Prefect server of "
+                                 "PREFECT_API_URL, for a work pool's process workers")
+    deploy.add_argument("--pool", required=True, metavar="NAME", help="the work pool (created as a process "
+                        "pool if missing)")
+    deploy.add_argument("--cron", default=None, help="cron schedule (default KNACKHOUSE_CRON or 0 2 * * *)")
+    deploy.add_argument("--timezone", default=None, help="time zone of the cron (default KNACKHOUSE_TIMEZONE or UTC)")
+    deploy.set_defaults(handler=_flow_command("deploy"))
 
     ci = commands.add_parser("ci", help="build dbt, its tests and the guards against a throwaway database")
     ci.add_argument("--scale", type=float, default=0.02)
@@ -111,9 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    configure_environment(settings)
     try:
+        settings = Settings.from_env()
+        configure_environment(settings)
         return int(args.handler(args, settings) or 0)
     except KnackhouseError as error:
         print(f"knackhouse {args.command}: {error}", file=sys.stderr)

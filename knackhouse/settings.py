@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -19,6 +20,12 @@ PRIVATE_UMASK = 0o077  # KNACKHOUSE_HOME holds records (dlt's packages) and tool
 # folders of the home whose modes their own program manages: PostgreSQL refuses a data dir it did not set up,
 # and `run` holds the embedded server's socket
 SELF_MANAGED = frozenset({"postgres", "run"})
+DEFAULT_DAILY_REQUEST_BUDGET = 5000  # Knack requests per UTC day (set KNACKHOUSE_DAILY_REQUEST_BUDGET to the plan's)
+BUDGET_SHORTFALL_CHOICES = ("warn", "error")
+DEFAULT_CRON = "0 2 * * *"
+DEFAULT_TIMEZONE = "UTC"
+# Prefect's own default (20 s) is too short for its temporary API server on a busy two-core machine
+EPHEMERAL_STARTUP_TIMEOUT_SECONDS = "180"
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -44,6 +51,11 @@ class Settings:
     database_password: str | None = field(default=None, repr=False)
     retention_days: float = DEFAULT_RETENTION_DAYS
     lock_stale_hours: float = DEFAULT_LOCK_STALE_HOURS
+    daily_request_budget: int = DEFAULT_DAILY_REQUEST_BUDGET
+    budget_shortfall: str = "warn"
+    alert_urls: tuple[str, ...] = field(default=(), repr=False)  # Apprise URLs hold tokens: never a parameter
+    cron: str = DEFAULT_CRON
+    timezone: str = DEFAULT_TIMEZONE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +72,11 @@ class Settings:
             database_password=env.get(DATABASE_PASSWORD_ENV) or None,
             retention_days=_non_negative(env, "KNACKHOUSE_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, "days"),
             lock_stale_hours=_non_negative(env, "KNACKHOUSE_LOCK_STALE_HOURS", DEFAULT_LOCK_STALE_HOURS, "hours"),
+            daily_request_budget=_budget(env.get("KNACKHOUSE_DAILY_REQUEST_BUDGET")),
+            budget_shortfall=_shortfall(env.get("KNACKHOUSE_BUDGET_SHORTFALL")),
+            alert_urls=alert_urls(env),
+            cron=env.get("KNACKHOUSE_CRON") or DEFAULT_CRON,
+            timezone=env.get("KNACKHOUSE_TIMEZONE") or DEFAULT_TIMEZONE,
         )
 
     def state_dir(self, name: str) -> Path:
@@ -82,6 +99,34 @@ def _non_negative(env: Mapping[str, str], name: str, default: float, unit: str) 
     return value
 
 
+def _budget(text: str | None) -> int:
+    if not text:
+        return DEFAULT_DAILY_REQUEST_BUDGET
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 1:
+        raise ConfigError(f"KNACKHOUSE_DAILY_REQUEST_BUDGET must be a whole number of requests per day (your Knack "
+                          f"plan's API quota), at least 1; got {text!r}")
+    return value
+
+
+def _shortfall(text: str | None) -> str:
+    value = (text or "warn").strip().lower()
+    if value not in BUDGET_SHORTFALL_CHOICES:
+        raise ConfigError(f"KNACKHOUSE_BUDGET_SHORTFALL must be 'warn' (postpone objects, exit 0) or 'error' "
+                          f"(postpone them and exit 3); got {text!r}")
+    return value
+
+
+def alert_urls(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """KNACKHOUSE_ALERT_URLS (Apprise URLs, comma- or space-separated) plus KNACKHOUSE_ALERT_WEBHOOK, if set."""
+    urls = [u for u in re.split(r"[,\s]+", environ.get("KNACKHOUSE_ALERT_URLS") or "") if u]
+    webhook = (environ.get("KNACKHOUSE_ALERT_WEBHOOK") or "").strip()
+    return tuple(urls + ([webhook] if webhook else []))
+
+
 def tool_environment(settings: Settings) -> dict[str, str]:
     """The variables that keep dbt, dlt, GX and Prefect quiet and inside KNACKHOUSE_HOME."""
     home = settings.home
@@ -94,6 +139,7 @@ def tool_environment(settings: Settings) -> dict[str, str]:
         "DBT_LOG_PATH": str(home / "dbt" / "logs"),
         "DBT_TARGET_PATH": str(home / "dbt" / "target"),
         "MPLCONFIGDIR": str(home / "matplotlib"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
     }
 
 

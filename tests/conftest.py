@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,13 +76,83 @@ def settings_for(tmp_path: Path):
     return build
 
 
-@pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """One Prefect test harness (a temporary local API, ~10 s to start) shared by every test of the session."""
-    from prefect.testing.utilities import prefect_test_harness
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    with prefect_test_harness(server_startup_timeout=300):
-        yield
+
+def wait_until(check, timeout: float, what: str, interval: float = 0.25):
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `prefect server start` on a free loopback port for the whole session; yields its API URL.
+
+    In-process flows use it through Prefect's settings, subprocesses (the CLI, workers) through
+    PREFECT_API_URL in the environment. The server and its home are removed at the end of the session.
+    """
+    import httpx
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_LOGGING_LEVEL": "WARNING"}
+    env.pop("PREFECT_API_URL", None)
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    api_url = f"http://127.0.0.1:{port}/api"
+
+    def healthy() -> bool:
+        if server.poll() is not None:
+            raise AssertionError(f"prefect server exited with {server.returncode}: "
+                                 f"{(home / 'server.log').read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{api_url}/health", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    previous = os.environ.get("PREFECT_API_URL")
+    try:
+        wait_until(healthy, 240, "the Prefect server to answer /api/health")
+        os.environ["PREFECT_API_URL"] = api_url
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            yield api_url
+    finally:
+        if previous is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = previous
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+        log.close()
+
+
+def read_flow_run(flow_run_id: str):
+    """A flow run as the Prefect API holds it (its state type and message are what the operator sees)."""
+    from uuid import UUID
+
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(UUID(str(flow_run_id)))
 
 
 def demo_app_at(scale: float, seed: int, days: int):

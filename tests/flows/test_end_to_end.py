@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from flows.cli import DEMO_DATABASE
-from flows.daily_sync import RunOptions, daily_sync, without_secret
+from flows.daily_sync import RunOptions, run_flow
 from knackhouse import warehouse
 from simulator import DemoApp, SimulatorServer
 from simulator.demo_schema import RESULTS, STUDENTS
@@ -43,7 +43,7 @@ def green_day(prefect_harness, server_url, tmp_path_factory):
     with SimulatorServer(app) as sim:
         settings = Settings(home=tmp_path_factory.mktemp("green") / "home", knack_app_id=sim.app_id,
                             knack_api_key=sim.api_key, knack_api_url=sim.base_url)
-        outcome = daily_sync(settings=without_secret(settings), database_url=url, options=RunOptions(as_of=app.today))
+        outcome = run_flow(settings, url, RunOptions(as_of=app.today))
     yield outcome, url, sim.api_key
     with closing(warehouse.connect(server_url, autocommit=True)) as admin, admin.cursor() as cur:
         cur.execute(f'drop database if exists "{name}" with (force)')
@@ -158,3 +158,25 @@ def test_the_demo_ends_with_a_published_day_after_its_incident_is_cleaned_up(dem
     days = done.stdout.split("\n=== day ")[1:]
     assert "scripted incident" in days[1] and ": FAILED" in days[1]
     assert "operator deleted" in days[2] and ": SUCCESS" in days[2]
+
+
+def test_a_green_day_is_completed_in_prefect(green_day):
+    from tests.conftest import read_flow_run
+
+    outcome, _, _ = green_day
+    assert read_flow_run(outcome.summary["flow_run_id"]).state.type.value == "COMPLETED"
+
+
+def test_the_report_is_kept_in_audit_runs_and_as_the_flow_runs_artifact(green_day):
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter
+
+    outcome, url, _ = green_day
+    stored = _scalar(url, "select report from audit.runs where run_id = %s", (outcome.summary["run_id"],))
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_artifacts(flow_run_filter=FlowRunFilter(id={"any_": [
+            UUID(outcome.summary["flow_run_id"])]}))
+    assert stored == artifact.data == Path(outcome.report_path).read_text()
+    assert "## Guards" in stored

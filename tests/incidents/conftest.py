@@ -46,11 +46,10 @@ class Pipeline:
 
     def run(self, **options: Any) -> Any:
         """One run of the flow for the app's current day (as `knackhouse run` would do that day)."""
-        from flows.daily_sync import RunOptions, daily_sync, without_secret
+        from flows.daily_sync import RunOptions, run_flow
 
         options.setdefault("as_of", self.app.today)
-        outcome = daily_sync(settings=without_secret(self.settings), database_url=self.database_url,
-                             options=RunOptions(**options))
+        outcome = run_flow(self.settings, self.database_url, RunOptions(**options))
         self.outcomes.append(outcome)
         return outcome
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ingest.client import QuotaRefused
 from knackhouse.errors import ConfigError, KnackApiError
 from simulator import DemoApp, Faults
 
@@ -71,23 +70,28 @@ def test_missing_app_id_or_key_is_a_config_error(demo_app, serve, ingest) -> Non
         ingest(sim, settings={"knack_app_id": None})
 
 
-def test_a_run_refuses_to_start_what_its_request_budget_cannot_finish(demo_app, serve, ingest, raw) -> None:
+def test_a_run_postpones_the_objects_its_request_budget_cannot_fit(demo_app, serve, ingest, raw) -> None:
     sim = serve(demo_app)
-    with pytest.raises(QuotaRefused, match="budget of 3") as refused:
-        ingest(sim, request_budget=3)
-    assert refused.value.exit_code == 3
-    assert sim.request_count == 1, "only the metadata call was made"
-    assert not any(t for t in raw.tables() if not t.startswith("_dlt"))
+    result = ingest(sim, request_budget=3)
+    assert sim.request_count == 3, "the metadata call and the first page of the two objects that fit"
+    read = [o.object_key for o in result.objects if o.requests]
+    postponed = [p["object_key"] for p in result.postponed]
+    assert len(read) == 2 and sorted(read + postponed) == sorted(o.object_key for o in result.objects)
+    assert all("0 left of the day's budget of 3" in p["reason"] for p in result.postponed)
+    for key in postponed:
+        assert raw.rows(key) == {}, f"postponed object {key} must not be loaded"
+    statuses = dict(raw.query("select object_key, status from audit.object_loads"))
+    assert {k for k, v in statuses.items() if v == "postponed"} == set(postponed)
 
 
 def test_todays_earlier_runs_count_against_the_daily_budget(demo_app, serve, ingest, raw) -> None:
     sim = serve(demo_app)
     first = ingest(sim, request_budget=12)
-    assert first.api_requests == 8 and first.requests_today == 8
-    before = raw.snapshot()
-    with pytest.raises(QuotaRefused, match="only 3 of this run's budget of 4"):
-        ingest(sim, request_budget=12)
-    assert raw.snapshot() == before
+    assert first.api_requests == 8 and first.requests_today == 8 and not first.postponed
+    second = ingest(sim, request_budget=12)
+    assert second.api_requests == 4 and second.requests_today == 12, "1 metadata + 3 objects: what was left"
+    (postponed,) = second.postponed
+    assert "0 left of the day's budget of 12" in postponed["reason"] and "8 used by earlier runs" in postponed["reason"]
 
 
 def test_knacks_daily_limit_answer_is_not_retried(demo_app, serve, ingest) -> None:

@@ -1,0 +1,85 @@
+"""Alerts through Apprise URLs: every target gets the run's outcome; one that is down stops neither the others
+nor the run. A local HTTP receiver stands in for Slack, Teams, ntfy or a JSON endpoint."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from flows.alerts import check_urls, send_alerts
+from flows.daily_sync import RunOptions, run_flow
+from knackhouse.errors import ConfigError
+from knackhouse.settings import Settings
+from simulator import DemoApp, SimulatorServer
+from tests.conftest import free_port, read_flow_run, wait_until
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[int, list[tuple[str, dict]]]]:
+    """An HTTP server on a free port recording each POST (path, JSON body); shut down after the test."""
+    received: list[tuple[str, dict]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            received.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port, received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_every_target_gets_the_alert_when_one_is_unreachable(receiver) -> None:
+    port, received = receiver
+    down = free_port()
+    urls = [f"json://127.0.0.1:{port}/first", f"json://127.0.0.1:{down}/down", f"http://127.0.0.1:{port}/webhook"]
+    summary = {"headline": "daily-sync failed in task guards: students grew x40", "status": "failed",
+               "run_id": "r1", "report": "/reports/r1.md"}
+    results = send_alerts(urls, summary)
+    assert results == {f"json://127.0.0.1:{port}": True, f"json://127.0.0.1:{down}": False,
+                       f"http://127.0.0.1:{port}": True}
+    bodies = dict(received)
+    assert "students grew x40" in bodies["/first"]["message"] and bodies["/first"]["type"] == "failure"
+    assert bodies["/webhook"]["text"] == summary["headline"], "a plain webhook keeps its JSON POST"
+
+
+def test_alert_urls_are_comma_or_space_separated_and_the_webhook_is_one_of_them(tmp_path) -> None:
+    env = {"KNACKHOUSE_HOME": str(tmp_path), "KNACKHOUSE_ALERT_URLS": "slack://a/b/c, ntfy://topic  json://h/x",
+           "KNACKHOUSE_ALERT_WEBHOOK": "https://example.com/hook"}
+    assert Settings.from_env(env).alert_urls == ("slack://a/b/c", "ntfy://topic", "json://h/x",
+                                                 "https://example.com/hook")
+
+
+def test_an_alert_url_no_service_knows_is_refused_before_the_run() -> None:
+    with pytest.raises(ConfigError, match=r"alert target 2 \(slak://hooks\) is not a URL Apprise knows"):
+        check_urls(["ntfy://topic", "slak://hooks/secret-token"])
+
+
+def test_a_failed_run_alerts_and_an_unreachable_target_does_not_change_its_exit(
+        prefect_harness, receiver, database_url, tmp_path, monkeypatch) -> None:
+    port, received = receiver
+    monkeypatch.setenv("KNACKHOUSE_ALERT_URLS", f"json://127.0.0.1:{free_port()}/down json://127.0.0.1:{port}/ok")
+    with SimulatorServer(DemoApp(scale=0.005, seed=5)) as sim:
+        settings = Settings(home=tmp_path / "home", knack_app_id=sim.app_id, knack_api_key="wrong-key-5555",
+                            knack_api_url=sim.base_url)
+        outcome = run_flow(settings, database_url, RunOptions())
+    assert outcome.exit_code == 3, outcome.summary.get("headline")
+    assert read_flow_run(outcome.summary["flow_run_id"]).state.type.value == "FAILED"
+    wait_until(lambda: received, 30, "the alert at the receiver")
+    ((path, body),) = received
+    assert path == "/ok" and "daily-sync failed in task ingest" in body["message"]
+    assert "wrong-key-5555" not in json.dumps(body)
