@@ -38,3 +38,17 @@ def test_a_reconcile_under_shifting_pages_with_tied_modified_times_retires_only_
     assert retired <= set(demo_app.deleted["object_4"])
     assert result.reconcile_status != "complete"
     assert result.cursor_after == result.cursor_before
+
+
+def test_a_reconcile_of_records_tied_in_modified_time_is_proven_by_reading_its_pages_again(demo_app, serve, ingest,
+                                                                                              raw) -> None:
+    sim = serve(demo_app)
+    ingest(sim, objects=["object_4"])
+    demo_app.tie_modified("object_4")
+    gone = sorted(demo_app.tables["object_4"].rows)[1500]
+    demo_app.delete("object_4", gone)
+    sim.reset_counter()
+    result = ingest(sim, reconcile=True, objects=["object_4"]).object("object_4")
+    assert result.reconcile_status == "complete"
+    assert raw.retired_ids("object_4") == {gone}
+    assert sim.object_request_counts["object_4"] == 3 + 1 + 3  # the pages, the end check, the pages again
