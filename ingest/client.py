@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import requests
@@ -240,7 +241,21 @@ class KnackClient:
                 f"Knack app {self.app_id}: object {object_key} page {number} is not a records page ({error})"
             ) from None
 
-    def _get(self, url: str, params: dict[str, Any] | None, what: str) -> Any:
+    def record(self, object_key: str, record_id: str) -> dict[str, Any] | None:
+        """`GET /objects/{key}/records/{id}`: one record, or None when Knack answers 404 (it has no such record).
+
+        A 404 says "gone" only once the caller has seen this endpoint answer for a record it knows exists.
+        """
+        url = f"{self.base_url}/objects/{object_key}/records/{quote(record_id, safe='')}"
+        body = self._get(url, None, what=f"object {object_key} record {record_id}", missing_ok=True)
+        if body is None:
+            return None
+        if not isinstance(body, dict) or body.get("id") != record_id:
+            raise KnackApiError(f"Knack app {self.app_id}: object {object_key} record {record_id}: the answer is not "
+                                "that record")
+        return body
+
+    def _get(self, url: str, params: dict[str, Any] | None, what: str, missing_ok: bool = False) -> Any:
         try:
             response = self._http.get(url, params=params, headers=self._headers)
         except KnackApiError:
@@ -261,6 +276,8 @@ class KnackClient:
             raise KnackApiRefused(
                 f"Knack app {self.app_id}: {what}: HTTP {status}, the app id or API key was refused ({reason})"
             )
+        if status == 404 and missing_ok:
+            return None
         if status == 404:
             raise KnackApiRefused(f"Knack app {self.app_id}: {what}: not found (HTTP 404: {reason})")
         if _is_daily_limit(response):

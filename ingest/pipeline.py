@@ -8,9 +8,9 @@ Public API (the Prefect flow calls this):
 
 - `settings`: `knackhouse.settings.Settings` (knack_app_id, knack_api_key, knack_api_url, app_config, home).
   Missing app id or key → `ConfigError` (exit 2).
-- `reconcile`: scan every selected object whole and retire the rows Knack no longer has, only when the
-  scan is proven complete (else nothing is retired and `reconcile_status` says why). Records that come
-  back are un-retired.
+- `reconcile`: scan every selected object whole and retire the rows Knack no longer has: all of them when
+  the scan is proven complete, else each one `GET /records/{id}` answers 404 for (up to a limit), else
+  none (`reconcile_status` says which). Records that come back are un-retired.
 - `dry_run`: read Knack and report per object what would be inserted, updated, retired; raw_knack and
   dlt state are left untouched (the run is still recorded in `audit.object_loads`, `dry_run` true).
 - `full_refresh`: ignore the stored cursors (every object read whole); nothing is dropped.
@@ -27,10 +27,10 @@ Public API (the Prefect flow calls this):
 
 Returns `IngestResult`: `objects` (list of `ObjectLoad`: object_key, table_name, requests, pages,
 records_fetched, inserted, updated, retired, unretired, total_records (Knack's at scan time), full_scan,
-reconcile_status ("complete" | "skipped: <why>" | None), modified_field, seconds, plus mode, note,
-cursor_before, cursor_after), `api_requests` (including the metadata call), `metadata` (the app metadata
-body), `timezone_iana`, and run bookkeeping (run_id, dry_run, request_budget, requests_today, field_changes,
-load_ids, postponed).
+reconcile_status ("complete" | "confirmed by id: <what>" | "skipped: <why>" | None), modified_field, seconds,
+plus mode, note, cursor_before, cursor_after), `api_requests` (including the metadata call), `metadata` (the
+app metadata body), `timezone_iana`, and run bookkeeping (run_id, dry_run, request_budget, requests_today,
+field_changes, load_ids, postponed).
 
 Knack failures raise `KnackApiError` (exit 3): 401/403/404 at once, naming the app and the object; 429 and
 5xx after dlt's retries. The API key never appears in a message, log line, state or table.

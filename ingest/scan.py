@@ -1,15 +1,22 @@
 """Reading one Knack object: what to ask for (incremental, full or reconcile scan), its pages in order,
-the rows for raw_knack, and whether a whole-object scan was provably complete.
+the rows for raw_knack, and whether a scan was provably complete.
 
 Order is what makes a scan checkable. Knack pages by page number, so a record inserted, deleted or
-modified while a scan runs moves the page boundaries. A reconcile scan therefore reads pages one at
-a time in an order where every change lands among the pages already read: newest "Date Modified"
-first, or (without a modified field) the last page first. Then any record skipped because of a
-change shows up as a record read twice or as a moved `total_records`, and the scan is not complete.
+modified while a scan runs moves the page boundaries. Every scan therefore reads in an order where a
+change lands among the pages already read: newest "Date Modified" first, or (without a modified field,
+full and reconcile scans) the last page first. A skipped record then shows up as a record read twice, a
+moved `total_records` or pages holding fewer records than page 1's total. That argument holds only while
+each change sorts before every unread page, so a scan sorted by "Date Modified" is proven complete only
+when no record on a later page is as new as the newest of page 1 (ties in the modified minute across a
+page boundary, or a change read in an unread page, leave it unproven). An unproven scan keeps the
+object's cursor where it was, and a reconcile retires only what it proves gone: every record when the
+scan is proven, otherwise each one Knack answers 404 for (`GET /records/{id}`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import logging
 import math
 import threading
@@ -28,7 +35,7 @@ from ingest import raw
 from ingest.client import KnackClient, Page
 from ingest.dates import created_at, filter_support, filter_value, true_instant
 from ingest.metadata import KnackField, KnackObject
-from ingest.settings import OVERLAP, PREFETCH_PAGES, ROWS_PER_PAGE
+from ingest.settings import CONFIRM_BY_ID_LIMIT, OVERLAP, PREFETCH_PAGES, ROWS_PER_PAGE
 from knackhouse.errors import KnackApiError
 from knackhouse.warehouse import connect
 
@@ -73,7 +80,7 @@ class ScanPlan:
 
     @property
     def sort_order(self) -> str:
-        return "desc" if self.mode == "reconcile" else "asc"
+        return "desc"
 
     @property
     def filters(self) -> str | None:
@@ -84,7 +91,7 @@ class ScanPlan:
 
     @property
     def backwards(self) -> bool:
-        return self.mode == "reconcile" and self.sort_field is None
+        return self.sort_field is None and self.mode != "incremental"
 
     @property
     def full_scan(self) -> bool:
@@ -141,6 +148,9 @@ class ScanStats:
     updated: int = 0
     unretired: int = 0
     retired: int = 0
+    found_by_id: int = 0
+    reread: int = 0
+    not_older: int = 0
     totals: list[int] = field(default_factory=list)
     total_end: int | None = None
     max_modified: datetime | None = None
@@ -173,6 +183,8 @@ class ObjectScan:
         self.dry_run = dry_run
         self.stats = ScanStats(plan.object_key, plan.table_name)
         self.seen: set[str] = set()
+        self.first_page_newest: datetime | None = None
+        self._read: list[tuple[int, bytes]] = []  # (page number, digest of its ids in order) as first read
         self._modified_raw = f"{plan.modified.key}_raw" if plan.modified is not None else None
 
     # ---- the scan ----
@@ -206,7 +218,7 @@ class ObjectScan:
             stats.totals.append(probe.total_records)
             last = math.ceil(probe.total_records / ROWS_PER_PAGE)
             stats.expected_pages = last
-            self.client.budget.ensure(last + 1, f"the reconcile scan of object {self.plan.object_key}",
+            self.client.budget.ensure(last + 1, f"reading object {self.plan.object_key} from its last page",
                                       object_key=self.plan.object_key)
             for number in range(last, 0, -1):
                 page = self._fetch(number)
@@ -248,11 +260,30 @@ class ObjectScan:
                 future.cancel()
 
     def _take(self, page: Page) -> None:
-        stats, plan = self.stats, self.plan
+        stats = self.stats
         stats.pages += 1
         stats.records_fetched += len(page.records)
+        modified = self._keep(page.records)
+        if self._modified_raw is not None:
+            self._check_order(modified, first=stats.pages == 1)
+            self._read.append((page.number, _digest(page)))
+
+    def _check_order(self, modified: list[datetime | None], *, first: bool) -> None:
+        """Count later-page records as new as page 1's newest: a change (or a tie) the page order cannot place.
+
+        Only records new to the scan count: one read again is a duplicate, already a reason of its own."""
+        known = [v for v in modified if v is not None]
+        if first:
+            self.first_page_newest = max(known) if known else None
+            return
+        newest = self.first_page_newest
+        self.stats.not_older += sum(1 for v in known if newest is None or v >= newest)
+
+    def _keep(self, records: list[Any]) -> list[datetime | None]:
+        """Hand the records not yet seen in this scan to the sink as raw rows; returns their modified instants."""
+        stats, plan = self.stats, self.plan
         fresh: list[dict[str, Any]] = []
-        for record in page.records:
+        for record in records:
             record_id = record.get("id") if isinstance(record, dict) else None
             if not isinstance(record_id, str) or not record_id:
                 stats.without_id += 1
@@ -264,7 +295,7 @@ class ObjectScan:
             fresh.append(record)
         stats.distinct += len(fresh)
         if not fresh:
-            return
+            return []
         ids = [r["id"] for r in fresh]
         modified = [true_instant(r.get(self._modified_raw), self.zone) if self._modified_raw else None for r in fresh]
         known = [m for m in modified if m is not None]
@@ -287,7 +318,7 @@ class ObjectScan:
                 stats.updated += 1
         if self.dry_run:
             self.sink(Chunk(plan.object_key, None, len(fresh)))
-            return
+            return modified
         id_array = pa.array(ids, pa.string())
         table = pa.Table.from_arrays([
             id_array,
@@ -300,36 +331,85 @@ class ObjectScan:
             id_array,  # _dlt_id: the Knack id is already unique in its table
         ], schema=ARROW_SCHEMA)
         self.sink(Chunk(plan.object_key, table, len(fresh)))
+        return modified
 
     # ---- the end of a scan ----
     def _finish(self) -> None:
         stats, plan = self.stats, self.plan
         problems = self._problems()
         complete = False
+        if plan.mode == "reconcile" and not problems:
+            check = self._fetch(1, rows_per_page=1)
+            stats.total_end = check.total_records
+            if check.total_records != stats.total_records:
+                problems.append(f"total_records moved from {stats.total_records} to {check.total_records} "
+                                "between the start and the end of the scan")
+        unproven = None if problems else self._order_unproven()
         if plan.mode == "reconcile":
-            if not problems:
-                check = self._fetch(1, rows_per_page=1)
-                stats.total_end = check.total_records
-                if check.total_records != stats.total_records:
-                    problems.append(f"total_records moved from {stats.total_records} to {check.total_records} "
-                                    "between the start and the end of the scan")
-            complete = not problems
-            stats.reconcile_status = "complete" if complete else "skipped: " + "; ".join(problems)
-            if complete:
-                self._retire()
-        elif problems:
-            stats.anomaly = "; ".join(problems)
+            if problems:
+                stats.reconcile_status = "skipped: " + "; ".join(problems)
+            elif unproven is None:
+                complete = True
+                stats.reconcile_status = "complete"
+                self._retire(self._candidates())
+            else:
+                stats.reconcile_status = self._retire_confirmed(self._candidates(), unproven)
+        elif problems or unproven:
+            stats.anomaly = "; ".join([*problems, *([unproven] if unproven else [])])
             log.warning("object %s: %s; its cursor stays where it was so the next run reads these again",
                         plan.object_key, stats.anomaly)
+        proven = complete if plan.mode == "reconcile" else not (problems or unproven)
         if plan.modified is None:
             stats.cursor_after = None
-        elif problems and plan.mode != "reconcile":
+        elif not proven:
             stats.cursor_after = plan.cursor_before
         else:
             candidates = [c for c in (plan.cursor_before, stats.max_modified) if c is not None]
             stats.cursor_after = max(candidates) if candidates else None
         stats.done = True
         self.sink(Chunk(plan.object_key, None, 0, final=True, cursor=stats.cursor_after, complete=complete))
+
+    def _order_unproven(self) -> str | None:
+        """Why neither the page order nor a second reading proves the scan complete (None when one does).
+
+        Ties in "Date Modified" across a page boundary leave the order to Knack's tie-break, where a record
+        changed during the scan may land among the unread pages and hide one skipped by a deletion. Reading
+        the same pages again then decides: every page the same, and no record read was deleted or moved
+        during the first reading (either would be missing from its page the second time), so none was skipped.
+        """
+        if self._modified_raw is None or not self.stats.not_older:
+            return None
+        ties = (f"{self.stats.not_older} records after page 1 were as new as its newest \"Date Modified\" "
+                "(ties across pages, or changes during the scan)")
+        differs = self._read_again()
+        if differs is None:
+            log.info("object %s: %s; a second reading of its %d pages was the same", self.plan.object_key, ties,
+                     len(self._read))
+            return None
+        return f"{ties}, and {differs}"
+
+    def _read_again(self) -> str | None:
+        """Read the scan's pages again in the same order; None when every page holds the same ids as before."""
+        left = self.client.budget.left
+        if left is not None and len(self._read) + 1 > left:
+            return f"reading its {len(self._read)} pages again would exceed this run's request budget"
+        window = 1 if self.plan.mode == "reconcile" else PREFETCH_PAGES
+        in_flight: deque[tuple[int, bytes, Future[Page]]] = deque()
+        queue = deque(self._read)
+        try:
+            while queue or in_flight:
+                while queue and len(in_flight) < window:
+                    number, digest = queue.popleft()
+                    in_flight.append((number, digest, self.fetch_pool.submit(self._fetch, number)))
+                number, digest, future = in_flight.popleft()
+                page = future.result()
+                self.stats.reread += 1
+                if page.total_records != self.stats.total_records or _digest(page) != digest:
+                    return f"page {number} differed when read again (the pages shifted while they were read)"
+        finally:
+            for _, _, pending in in_flight:
+                pending.cancel()
+        return None
 
     def _problems(self) -> list[str]:
         stats = self.stats
@@ -346,12 +426,53 @@ class ObjectScan:
                             f"{stats.distinct + stats.without_id}")
         return problems
 
-    def _retire(self) -> None:
-        """Mark the rows Knack no longer has (only ever called after a complete scan)."""
+    def _candidates(self) -> list[str]:
+        """Live raw ids this scan did not read: the records Knack may have deleted."""
+        if not raw.table_exists(self._connection, self.plan.table_name):
+            return []
+        return [i for i in raw.live_ids(self._connection, self.plan.table_name) if i not in self.seen]
+
+    def _retire_confirmed(self, candidates: list[str], unproven: str) -> str:
+        """Retire the candidates Knack answers 404 for, one request each; load any it still has. Returns the status."""
         plan, stats = self.plan, self.stats
-        if not raw.table_exists(self._connection, plan.table_name):
-            return
-        missing = [i for i in raw.live_ids(self._connection, plan.table_name) if i not in self.seen]
+        left = self.client.budget.left
+        if len(candidates) > CONFIRM_BY_ID_LIMIT:
+            return (f"skipped: {unproven}; {len(candidates)} records to retire, more than the {CONFIRM_BY_ID_LIMIT} "
+                    "a run confirms gone one request each")
+        if not candidates:
+            return f"confirmed by id: no record to retire ({unproven})"
+        if left is not None and len(candidates) + 1 > left:
+            return (f"skipped: {unproven}; confirming {len(candidates)} records gone needs {len(candidates) + 1} "
+                    f"requests, {left} are left of this run's budget")
+        if not self._endpoint_answers():
+            return (f"skipped: {unproven}; Knack did not return a record this scan had just read, so its 404s "
+                    "cannot prove records gone")
+        answers = list(self.fetch_pool.map(self._record, candidates))
+        gone = [rid for rid, record in zip(candidates, answers, strict=True) if record is None]
+        alive = [record for record in answers if record is not None]
+        if alive:
+            stats.found_by_id = len(alive)
+            stats.records_fetched += len(alive)
+            self._keep(alive)
+            log.warning("object %s: %d records the reconcile scan missed were still in Knack (found by id)",
+                        plan.object_key, len(alive))
+        self._retire(gone)
+        found = f"; {len(alive)} the scan missed are still in Knack and were loaded" if alive else ""
+        return (f"confirmed by id: {len(gone)} of {len(candidates)} unread records are gone and retired{found} "
+                f"({unproven})")
+
+    def _record(self, record_id: str) -> dict[str, Any] | None:
+        if self.stop.is_set():
+            raise ScanCancelled(self.plan.object_key)
+        return self.client.record(self.plan.object_key, record_id)
+
+    def _endpoint_answers(self) -> bool:
+        """A 404 proves a record gone only if the endpoint returns records this scan just read (up to 3 tried)."""
+        return any(self._record(record_id) is not None for record_id in itertools.islice(self.seen, 3))
+
+    def _retire(self, missing: list[str]) -> None:
+        """Mark rows Knack no longer has (after a complete scan, or each one confirmed gone by id)."""
+        plan, stats = self.plan, self.stats
         stats.retired = len(missing)
         if self.dry_run or not missing:
             return
@@ -372,6 +493,12 @@ class ObjectScan:
                 id_array,
             ], schema=ARROW_SCHEMA)
             self.sink(Chunk(plan.object_key, table, 0))
+
+
+def _digest(page: Page) -> bytes:
+    """The ids of a page in the order Knack sent them, hashed (a second reading compares these)."""
+    ids = (str(r.get("id")) if isinstance(r, dict) else "" for r in page.records)
+    return hashlib.blake2b("\n".join(ids).encode(), digest_size=16).digest()
 
 
 def empty_table() -> pa.Table:

@@ -14,6 +14,7 @@ MAX_ATTEMPTS = 8                    # per request, the first included
 RETRY_BACKOFF_FACTOR = 0.5          # 0.5, 1, 2, 4 ... seconds, unless Knack sends Retry-After
 MAX_RETRY_DELAY_SECONDS = 30
 
+CONFIRM_BY_ID_LIMIT = 500          # records a reconcile may confirm gone one request each (GET /records/{id})
 OVERLAP = timedelta(hours=1)        # an incremental read starts this long before the stored cursor
 PREFETCH_PAGES = 4                  # pages of one object in flight at once (never during a reconcile scan)
 OBJECT_WORKERS = 4                  # objects read at the same time (all share the one rate limiter)

@@ -105,6 +105,20 @@ class KnackApp:
         if renamed:
             self._links_changed(object_key)
 
+    def tie_modified(self, object_key: str, when: datetime | None = None) -> int:
+        """Give every record of the object the same "Date Modified" minute (default now), as a bulk update
+        does: a sort on that field then leaves their order to the tie-break. Returns how many were set."""
+        modified = self.modified_fields.get(object_key)
+        if modified is None:
+            raise ValueError(f"object {object_key} has no modified field to tie")
+        with self.lock:
+            table = self.tables[object_key]
+            position = table.index[modified]
+            minute = (when or self.now).replace(second=0, microsecond=0)
+            for record_id, row in list(table.rows.items()):
+                table.update(record_id, row[:position] + (minute,) + row[position + 1:])
+            return len(table.rows)
+
     def churn(self, object_key: str, rng: random.Random, inserts: int, deletes: int, modifies: int) -> None:
         """Change an object the way a busy app does while a client pages through it (page-shift fault)."""
         with self.lock:
