@@ -9,6 +9,7 @@ from pathlib import Path
 
 DEFAULT_KNACK_API_URL = "https://api.knack.com/v1"
 DEFAULT_HOME = ".knackhouse"
+DEFAULT_FUTURE_TOLERANCE_MINUTES = 60   # clock skew and a DST hour; a modified time further ahead is not believed
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -29,6 +30,7 @@ class Settings:
     knack_api_key: str | None = field(default=None, repr=False)
     knack_api_url: str = DEFAULT_KNACK_API_URL
     app_config: Path | None = None
+    future_tolerance_minutes: int = DEFAULT_FUTURE_TOLERANCE_MINUTES
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +44,8 @@ class Settings:
             knack_api_key=env.get("KNACK_API_KEY") or None,
             knack_api_url=(env.get("KNACK_API_URL") or DEFAULT_KNACK_API_URL).rstrip("/"),
             app_config=Path(app_config).expanduser().resolve() if app_config else None,
+            future_tolerance_minutes=_minutes(env, "KNACKHOUSE_FUTURE_TOLERANCE_MINUTES",
+                                              DEFAULT_FUTURE_TOLERANCE_MINUTES),
         )
 
     def state_dir(self, name: str) -> Path:
@@ -49,6 +53,17 @@ class Settings:
         path = self.home / name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def _minutes(env: Mapping[str, str], name: str, default: int) -> int:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        from knackhouse.errors import ConfigError
+
+        raise ConfigError(f"{name} must be a whole number of minutes (0 or more), got {text!r}")
+    return int(text)
 
 
 def tool_environment(settings: Settings) -> dict[str, str]:
