@@ -111,9 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    configure_environment(settings)
     try:
+        settings = Settings.from_env()
+        configure_environment(settings)
         return int(args.handler(args, settings) or 0)
     except KnackhouseError as error:
         print(f"knackhouse {args.command}: {error}", file=sys.stderr)
