@@ -293,7 +293,7 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
 
 def _object_figures(load: Any) -> dict[str, Any]:
     names = ("table_name", "requests", "records_fetched", "inserted", "updated", "retired", "total_records",
-             "full_scan", "reconcile_status", "seconds")
+             "full_scan", "reconcile_status", "seconds", "note")
     return {name: getattr(load, name, None) for name in names}
 
 

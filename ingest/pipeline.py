@@ -413,7 +413,8 @@ class _Run:
         pipeline = self.pipeline
         folder = self.settings.state_dir("dlt") / "set_aside" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}_{self.run_id[:8]}"
         folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        pipeline.deactivate()
+        if pipeline.is_active:
+            pipeline.deactivate()
         shutil.move(pipeline.working_dir, folder)
         self.pipeline = self._pipeline()
         self.pipeline.sync_destination()
