@@ -30,7 +30,9 @@ body), `timezone_iana`, and run bookkeeping (run_id, dry_run, request_budget, re
 load_ids).
 
 Knack failures raise `KnackApiError` (exit 3): 401/403/404 at once, naming the app and the object; 429 and
-5xx after dlt's retries. The API key never appears in a message, log line, state or table.
+5xx after dlt's retries. Records PostgreSQL refuses raise `RecordsRefused` (exit 3): their package is set
+aside and no cursor moves (docs/architecture.md, raw_knack). The API key never appears in a message, log
+line, state or table.
 """
 
 from __future__ import annotations
