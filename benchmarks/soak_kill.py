@@ -201,7 +201,7 @@ class Soak:
         trials = 0
         try:
             app = DemoApp(scale=args.scale, seed=args.app_seed)
-            with prefect_test_harness(server_startup_timeout=60), SimulatorServer(app) as sim:
+            with prefect_test_harness(server_startup_timeout=300), SimulatorServer(app) as sim:
                 env = self.env(sim, str(PREFECT_API_URL.value()))
                 first = self.run(env, app.today.isoformat())
                 app.advance(1)
