@@ -428,7 +428,7 @@ def _flow_run_id() -> str | None:
 
 def _object_figures(load: Any) -> dict[str, Any]:
     names = ("table_name", "requests", "records_fetched", "inserted", "updated", "retired", "total_records",
-             "full_scan", "reconcile_status", "seconds")
+             "full_scan", "reconcile_status", "seconds", "note")
     return {name: getattr(load, name, None) for name in names}
 
 

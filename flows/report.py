@@ -49,6 +49,9 @@ def render(summary: Mapping[str, Any]) -> str:
               o.get("updated"), o.get("retired"), o.get("total_records"), o.get("seconds")]
              for k, o in objects.items()],
         ) + [""]
+        # why an object was read whole, or what ingest noticed (records modified in the future...)
+        lines += [f"- {k}: {o['note']}" for k, o in objects.items() if o.get("note")]
+        lines += [""] if any(o.get("note") for o in objects.values()) else []
     marts = summary.get("rows_per_mart") or {}
     if marts:
         lines += ["## Marts", ""] + _table(["mart", "rows"], [[k, v] for k, v in marts.items()]) + [""]

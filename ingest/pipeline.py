@@ -33,20 +33,25 @@ app metadata body), `timezone_iana`, and run bookkeeping (run_id, dry_run, reque
 field_changes, load_ids, postponed).
 
 Knack failures raise `KnackApiError` (exit 3): 401/403/404 at once, naming the app and the object; 429 and
-5xx after dlt's retries. The API key never appears in a message, log line, state or table.
+5xx after dlt's retries. Records PostgreSQL refuses raise `RecordsRefused` (exit 3): their package is set
+aside and no cursor moves (docs/architecture.md, raw_knack). The API key never appears in a message, log
+line, state or table.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import re
 import shutil
 import threading
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from queue import Empty, Full, Queue
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -74,7 +79,7 @@ from ingest.settings import (
     REQUESTS_PER_SECOND,
     SOURCE_NAME,
 )
-from knackhouse.errors import ConfigError
+from knackhouse.errors import ConfigError, RecordsRefused
 from knackhouse.settings import Settings, configure_environment
 from knackhouse.warehouse import ConnectionParts, connect, dlt_credentials
 
@@ -175,6 +180,7 @@ class _Run:
         self.exclude = set(exclude or [])
         self.run_id = run_id
         self.run_at = datetime.now(UTC)
+        self.modified_limit = self.run_at + timedelta(minutes=settings.future_tolerance_minutes)
         self.app_id = str(settings.knack_app_id)
         self.daily_budget = request_budget
         self.requests_per_second = requests_per_second
@@ -216,11 +222,8 @@ class _Run:
             except BudgetShort as short:
                 self.postponed[obj.key] = self._postponed_because(short)
         cursors = state.get("cursors") or {}
-        plans = [
-            make_plan(obj, tables[obj.key], mapping.get(obj.key), _instant(cursors.get(obj.key)), zone=zone,
-                      reconcile=self.reconcile, full_refresh=self.full_refresh)
-            for obj in selected
-        ]
+        plans = [self._plan(obj, tables[obj.key], mapping.get(obj.key), _instant(cursors.get(obj.key)), zone)
+                 for obj in selected]
         changes = field_changes(raw.stored_fields(self.database_url), meta.objects, self.run_at, self.run_id)
         modified_fields = {o.key: mapping.get(o.key) for o in meta.objects}
         metadata_rows = {
@@ -255,6 +258,18 @@ class _Run:
                        for p in plans if p.object_key in self.postponed],
         )
 
+    def _plan(self, obj: Any, table: str, modified_key: str | None, cursor: datetime | None,
+              zone: ZoneInfo) -> ScanPlan:
+        """The object's scan plan; a stored cursor in the future (left by an older version) is not trusted."""
+        distrusted = cursor is not None and cursor > self.modified_limit
+        plan = make_plan(obj, table, modified_key, None if distrusted else cursor, zone=zone,
+                         reconcile=self.reconcile, full_refresh=self.full_refresh)
+        if distrusted and plan.mode == "full":
+            note = f"full scan: the stored cursor {cursor.isoformat()} is in the future, so it was not used"  # type: ignore[union-attr]
+            log.warning("object %s: %s", obj.key, note)
+            plan = dataclasses.replace(plan, note=note)
+        return plan
+
     def _select(self, meta: AppMetadata) -> list[Any]:
         keys = {o.key for o in meta.objects}
         for key in [*(self.only or []), *self.exclude]:
@@ -281,7 +296,7 @@ class _Run:
         fetch_pool = ThreadPoolExecutor(max_workers=OBJECT_WORKERS * PREFETCH_PAGES, thread_name_prefix="knack-page")
         object_pool = ThreadPoolExecutor(max_workers=OBJECT_WORKERS, thread_name_prefix="knack-object")
         scans = [ObjectScan(plan, client, self.database_url, zone, self.run_at, sink, self.stop, fetch_pool,
-                            dry_run=self.dry_run) for plan in plans]
+                            dry_run=self.dry_run, modified_limit=self.modified_limit) for plan in plans]
         stats = [scan.stats for scan in scans]
         object_tables = {plan.object_key: plan.table_name for plan in plans}
         exists = {plan.table_name for plan in plans if self._table_exists(plan.table_name)}
@@ -373,7 +388,18 @@ class _Run:
         finally:
             shutil.rmtree(self.import_dir, ignore_errors=True)  # the load package holds its own copies
         self.pipeline.normalize()
-        info = self.pipeline.load()
+        try:
+            info = self.pipeline.load()
+        except Exception as error:
+            refusal = _refusal(error)
+            if refusal is None:
+                raise  # not the data (the database went away...): the package stays for the next run
+            folder = self._set_aside()
+            raise RecordsRefused(
+                f"PostgreSQL refused records Knack sent ({refusal}). Nothing of this load was committed and "
+                f"the cursors stay where they were, so the next run reads these records from Knack again; fix "
+                f"the record in Knack if it fails again. The refused load package was set aside in {folder}."
+            ) from None
         self.load_ids.extend(info.loads_ids)
         exists.update(batch.tables)
 
@@ -397,23 +423,65 @@ class _Run:
         )
 
     def _finish_pending_loads(self) -> None:
-        """A run killed mid-load left a package behind: load it before reading anything new."""
+        """A run killed mid-load left a package behind: load it before reading anything new.
+
+        A package PostgreSQL refuses (a value it cannot store) would fail every run that retried it: it
+        is set aside instead. Its records are read from Knack again, as the committed cursors never
+        moved past them.
+        """
         pipeline = self.pipeline
         if not pipeline.has_pending_data:
             return
         log.warning("loading the packages a previous ingest run left unfinished")
         _archive_completed_packages(pipeline)
-        if pipeline.list_extracted_load_packages():
-            pipeline.normalize()
-        if pipeline.list_normalized_load_packages():
-            self.load_ids.extend(pipeline.load().loads_ids)
+        try:
+            if pipeline.list_extracted_load_packages():
+                pipeline.normalize()
+            if pipeline.list_normalized_load_packages():
+                self.load_ids.extend(pipeline.load().loads_ids)
+        except Exception as error:
+            refusal = _refusal(error)
+            if refusal is None:
+                raise
+            folder = self._set_aside()
+            log.warning("PostgreSQL refused a load package a previous run left (%s): it was set aside in %s, and "
+                        "its records are read from Knack again", refusal, folder)
+
+    def _set_aside(self) -> Path:
+        """Move dlt's working folder (pending packages, and the local state that counted them in) aside.
+
+        The pipeline starts again from what the destination committed: its state (cursors, table names)
+        and schema. The folder is kept for inspection (it holds records: delete it once read).
+        """
+        pipeline = self.pipeline
+        folder = self.settings.state_dir("dlt") / "set_aside" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}_{self.run_id[:8]}"
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if pipeline.is_active:
+            pipeline.deactivate()
+        shutil.move(pipeline.working_dir, folder)
+        self.pipeline = self._pipeline()
+        self.pipeline.sync_destination()
+        return folder
 
     def _stored_state(self) -> dict[str, Any]:
-        """The source's state (table names, cursors) as the destination holds it."""
-        if not self.dry_run:
+        """The source's state (table names, cursors) as the last committed load left it.
+
+        dlt keeps the newer of its local state and the destination's, so a load that failed or was
+        removed would leave its cursors behind locally, past records never committed. Local state is
+        reset from the destination whenever the two differ: a cursor is only ever a committed one.
+        """
+        if self.dry_run:
+            return committed_state(self.database_url)
+        self.pipeline.sync_destination()
+        committed = committed_state(self.database_url, self.pipeline.pipeline_name)
+        local = dict(self.pipeline.state.get("sources", {}).get(SOURCE_NAME, {}))
+        if local != committed:
+            log.warning("dlt's local state is not the one the last committed load stored (a load failed or "
+                        "was removed): restoring it from %s", DATASET_NAME)
+            self.pipeline = self.pipeline.drop()
             self.pipeline.sync_destination()
-            return dict(self.pipeline.state.get("sources", {}).get(SOURCE_NAME, {}))
-        return _destination_state(self.database_url)
+            local = dict(self.pipeline.state.get("sources", {}).get(SOURCE_NAME, {}))
+        return local
 
     # ---- raw_knack housekeeping ----
     def _table_exists(self, table: str) -> bool:
@@ -459,7 +527,7 @@ class _Run:
 
     # ---- results ----
     def _object_load(self, plan: ScanPlan, stats: ScanStats) -> ObjectLoad:
-        note = "; ".join(n for n in (plan.note, stats.anomaly) if n) or None
+        note = "; ".join(n for n in (plan.note, stats.anomaly, stats.future_note) if n) or None
         return ObjectLoad(
             object_key=plan.object_key, table_name=plan.table_name,
             requests=self.budget.per_object.get(plan.object_key, 0), pages=stats.pages,
@@ -487,8 +555,8 @@ class _Run:
                 "retired": s.retired, "unretired": s.unretired, "total_records": s.total_records,
                 "full_scan": plan.full_scan, "modified_field": plan.modified.key if plan.modified else None,
                 "reconcile_status": s.reconcile_status,
-                "note": "; ".join(n for n in (plan.note, s.anomaly, self.postponed.get(plan.object_key)) if n)
-                or None,
+                "note": "; ".join(n for n in (plan.note, s.anomaly, s.future_note, self.postponed.get(plan.object_key))
+                                  if n) or None,
                 "cursor_before": plan.cursor_before, "cursor_after": s.cursor_after,
                 "metadata_requests": self.budget.per_object.get("_metadata", 0) if index == 0 else 0,
                 "started_at": self.run_at, "finished_at": finished,
@@ -516,23 +584,57 @@ def _load_mapping(settings: Settings) -> dict[str, str | None]:
     return {key: config.modified_field(key) for key in objects}
 
 
-def _destination_state(database_url: str) -> dict[str, Any]:
-    """The source state from the destination's `_dlt_pipeline_state`, read without touching anything."""
+def committed_state(database_url: str, pipeline_name: str | None = None) -> dict[str, Any]:
+    """The source state of the newest *completed* load (`_dlt_loads` status 0), read without touching anything.
+
+    A state row whose load never completed (the load failed, or was killed, after its state was written)
+    is not committed and is never read.
+    """
     from dlt.common.versioned_state import decompress_state
 
     connection = connect(database_url, autocommit=True)
     try:
-        if not raw.table_exists(connection, "_dlt_pipeline_state"):
+        if not (raw.table_exists(connection, "_dlt_pipeline_state") and raw.table_exists(connection, "_dlt_loads")):
             return {}
         with connection.cursor() as cursor:
-            cursor.execute(f"select state from {DATASET_NAME}._dlt_pipeline_state where pipeline_name like %s"
-                           " order by version desc, created_at desc limit 1", (f"{PIPELINE_NAME}%",))
+            cursor.execute(
+                f"select s.state from {DATASET_NAME}._dlt_pipeline_state s"
+                f" join {DATASET_NAME}._dlt_loads l on l.load_id = s._dlt_load_id and l.status = 0"
+                " where s.pipeline_name like %s order by l.load_id::numeric desc, s.version desc limit 1",
+                (pipeline_name or f"{PIPELINE_NAME}%",))
             row = cursor.fetchone()
     finally:
         connection.close()
     if row is None:
         return {}
     return dict(decompress_state(row[0]).get("sources", {}).get(SOURCE_NAME, {}))
+
+
+def _refusal(error: BaseException) -> str | None:
+    """What PostgreSQL refused, when a load failed on the data itself (a data exception or a violated
+    constraint: retrying the same package cannot succeed); None for anything else (a lost connection...)."""
+    import psycopg2
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, psycopg2.DataError | psycopg2.IntegrityError):
+            return _describe(current)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _describe(error: Any) -> str:
+    """PostgreSQL's message, detail and the table and line of the COPY, never the row itself (personal data)."""
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(error).splitlines()[0]
+    parts = [primary, getattr(diag, "message_detail", None)]
+    context = getattr(diag, "context", None) or ""
+    where = re.search(r"COPY (\S+), line (\d+)", context)
+    if where:
+        parts.append(f"table {where.group(1)}, row {where.group(2)} of the file")
+    return "; ".join(" ".join(p.split()) for p in parts if p)
 
 
 def _archive_completed_packages(pipeline: Any) -> None:

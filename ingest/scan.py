@@ -36,6 +36,7 @@ from ingest.client import KnackClient, Page
 from ingest.dates import created_at, filter_support, filter_value, true_instant
 from ingest.metadata import KnackField, KnackObject
 from ingest.settings import CONFIRM_BY_ID_LIMIT, OVERLAP, PREFETCH_PAGES, ROWS_PER_PAGE
+from ingest.values import record_json
 from knackhouse.errors import KnackApiError
 from knackhouse.warehouse import connect
 
@@ -157,6 +158,8 @@ class ScanStats:
     cursor_after: datetime | None = None
     reconcile_status: str | None = None
     anomaly: str | None = None
+    future_modified: int = 0           # records whose modified time was past the run's limit
+    future_example: str | None = None  # one of them (id and time), for the note
     started: float = 0.0
     finished: float = 0.0
     done: bool = False
@@ -165,13 +168,20 @@ class ScanStats:
     def total_records(self) -> int | None:
         return self.totals[0] if self.totals else None
 
+    @property
+    def future_note(self) -> str | None:
+        if not self.future_modified:
+            return None
+        return (f"{self.future_modified} records have a modified time in the future (e.g. {self.future_example}):"
+                " loaded, listed as parse problems, and not used for the cursor")
+
 
 class ObjectScan:
     """Reads one object page by page and hands its rows to `sink`, one chunk per page."""
 
     def __init__(self, plan: ScanPlan, client: KnackClient, database_url: str, zone: ZoneInfo, run_at: datetime,
                  sink: Callable[[Chunk], None], stop: threading.Event, fetch_pool: ThreadPoolExecutor,
-                 *, dry_run: bool = False) -> None:
+                 *, dry_run: bool = False, modified_limit: datetime | None = None) -> None:
         self.plan = plan
         self.client = client
         self.database_url = database_url
@@ -181,6 +191,9 @@ class ObjectScan:
         self.stop = stop
         self.fetch_pool = fetch_pool
         self.dry_run = dry_run
+        # a modified time past this (the run's start plus the settings' tolerance) is not believed: it
+        # is stored, but never moves the cursor, or one bad value would hide every later change
+        self.modified_limit = modified_limit
         self.stats = ScanStats(plan.object_key, plan.table_name)
         self.seen: set[str] = set()
         self.first_page_newest: datetime | None = None
@@ -296,9 +309,17 @@ class ObjectScan:
         stats.distinct += len(fresh)
         if not fresh:
             return []
+        stored = [record_json(r) for r in fresh]
+        fresh = [record for record, _ in stored]
         ids = [r["id"] for r in fresh]
-        modified = [true_instant(r.get(self._modified_raw), self.zone) if self._modified_raw else None for r in fresh]
+        modified = [_modified_at(r.get(self._modified_raw), self.zone) if self._modified_raw else None for r in fresh]
         known = [m for m in modified if m is not None]
+        limit = self.modified_limit
+        if limit is not None and any(m > limit for m in known):
+            future = [(m, r["id"]) for m, r in zip(modified, fresh, strict=True) if m is not None and m > limit]
+            stats.future_modified += len(future)
+            stats.future_example = stats.future_example or f"{future[0][1]} at {future[0][0].isoformat()}"
+            known = [m for m in known if m <= limit]
         if known:
             newest = max(known)
             if stats.max_modified is None or newest > stats.max_modified:
@@ -322,7 +343,7 @@ class ObjectScan:
         id_array = pa.array(ids, pa.string())
         table = pa.Table.from_arrays([
             id_array,
-            pa.array([orjson.dumps(r).decode() for r in fresh], pa.string()),
+            pa.array([text for _, text in stored], pa.string()),
             pa.array([created_at(i) for i in ids], TIMESTAMP),
             pa.array(modified, TIMESTAMP),
             pa.array(first_seen, TIMESTAMP),
@@ -359,6 +380,8 @@ class ObjectScan:
             log.warning("object %s: %s; its cursor stays where it was so the next run reads these again",
                         plan.object_key, stats.anomaly)
         proven = complete if plan.mode == "reconcile" else not (problems or unproven)
+        if stats.future_note:
+            log.warning("object %s: %s", plan.object_key, stats.future_note)
         if plan.modified is None:
             stats.cursor_after = None
         elif not proven:
@@ -499,6 +522,14 @@ def _digest(page: Page) -> bytes:
     """The ids of a page in the order Knack sent them, hashed (a second reading compares these)."""
     ids = (str(r.get("id")) if isinstance(r, dict) else "" for r in page.records)
     return hashlib.blake2b("\n".join(ids).encode(), digest_size=16).digest()
+
+
+def _modified_at(raw_value: Any, zone: ZoneInfo) -> datetime | None:
+    """A record's modified instant; None when unreadable or beyond what a timestamp holds (year 9999 west of UTC)."""
+    try:
+        return true_instant(raw_value, zone)
+    except (OverflowError, ValueError):
+        return None
 
 
 def empty_table() -> pa.Table:

@@ -57,7 +57,9 @@ def read_metadata(database_url: str) -> list[staging_sql.KnackObject]:
         cur.execute("select timezone_iana from raw_knack._knack_app limit 1")
         row = cur.fetchone()
         zone = (row[0] if row else None) or "UTC"
-        cur.execute("select object_key, name, table_name from raw_knack._knack_objects order by object_key")
+        cur.execute(
+            "select object_key, name, table_name, modified_field from raw_knack._knack_objects order by object_key"
+        )
         objects = cur.fetchall()
         cur.execute(
             "select object_key, field_key, name, type, format, relationship from raw_knack._knack_fields"
@@ -121,7 +123,9 @@ class DbtProject:
         self.objects = read_metadata(self.database_url)
         if self.mapping is not None and hasattr(self.mapping, "validate"):
             self.mapping.validate(read_app_metadata(self.database_url))
-        files = staging_sql.render_project(self.objects, self._email_fields())
+        files = staging_sql.render_project(
+            self.objects, self._email_fields(), future_tolerance_minutes=self.settings.future_tolerance_minutes
+        )
         out = self.dir / GENERATED
         out.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():

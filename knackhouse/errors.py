@@ -33,6 +33,11 @@ class KnackApiRefused(KnackApiError):
     transient = False
 
 
+class RecordsRefused(KnackApiRefused):
+    """Knack sent records the warehouse refused to store: their load package was set aside, nothing of it was
+    committed, and the next run reads them from Knack again (exit 3, never retried: the same records would fail)."""
+
+
 class NotBuiltYet(KnackhouseError):
     """A command that this version does not provide yet: exit 2."""
 

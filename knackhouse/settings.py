@@ -26,6 +26,7 @@ DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "UTC"
 # Prefect's own default (20 s) is too short for its temporary API server on a busy two-core machine
 EPHEMERAL_STARTUP_TIMEOUT_SECONDS = "180"
+DEFAULT_FUTURE_TOLERANCE_MINUTES = 60   # clock skew and a DST hour; a modified time further ahead is not believed
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -56,6 +57,7 @@ class Settings:
     alert_urls: tuple[str, ...] = field(default=(), repr=False)  # Apprise URLs hold tokens: never a parameter
     cron: str = DEFAULT_CRON
     timezone: str = DEFAULT_TIMEZONE
+    future_tolerance_minutes: int = DEFAULT_FUTURE_TOLERANCE_MINUTES
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +79,10 @@ class Settings:
             alert_urls=alert_urls(env),
             cron=env.get("KNACKHOUSE_CRON") or DEFAULT_CRON,
             timezone=env.get("KNACKHOUSE_TIMEZONE") or DEFAULT_TIMEZONE,
+
+
+            future_tolerance_minutes=_minutes(env, "KNACKHOUSE_FUTURE_TOLERANCE_MINUTES",
+                                              DEFAULT_FUTURE_TOLERANCE_MINUTES),
         )
 
     def state_dir(self, name: str) -> Path:
@@ -125,6 +131,15 @@ def alert_urls(environ: Mapping[str, str]) -> tuple[str, ...]:
     urls = [u for u in re.split(r"[,\s]+", environ.get("KNACKHOUSE_ALERT_URLS") or "") if u]
     webhook = (environ.get("KNACKHOUSE_ALERT_WEBHOOK") or "").strip()
     return tuple(urls + ([webhook] if webhook else []))
+
+
+def _minutes(env: Mapping[str, str], name: str, default: int) -> int:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        raise ConfigError(f"{name} must be a whole number of minutes (0 or more), got {text!r}")
+    return int(text)
 
 
 def tool_environment(settings: Settings) -> dict[str, str]:

@@ -33,6 +33,9 @@ EMAIL_RE = r"^[^@[:space:]<>]+@[^@[:space:]<>]+\.[^@[:space:]<>]+$"
 # a staging test's `where` placeholder: only rows of loads the test has not yet passed on (tested_loads.sql)
 UNTESTED_LOADS = "__untested_loads__"
 ISO_RE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}"
+# ingest's notes in a record (ingest/values.py): the fields it removed NUL characters from
+INGEST_MARKER, NUL_REMOVED = "_knackhouse", "nul_removed"
+DEFAULT_FUTURE_TOLERANCE_MINUTES = 60
 
 
 @dataclass
@@ -60,6 +63,7 @@ class KnackObject:
     table: str
     zone: str
     fields: list[KnackField] = field(default_factory=list)
+    modified_field: str | None = None
 
 
 def slugify(label: str) -> str:
@@ -86,7 +90,8 @@ def assign_slugs(fields: list[KnackField]) -> None:
 
 
 def build_objects(objects: list[tuple], fields: list[tuple], zone: str) -> list[KnackObject]:
-    by_key = {key: KnackObject(key, name, table, zone) for key, name, table in objects}
+    by_key = {row[0]: KnackObject(row[0], row[1], row[2], zone, modified_field=row[3] if len(row) > 3 else None)
+              for row in objects}
     for object_key, field_key, label, ftype, fmt, rel in fields:
         if object_key in by_key:
             by_key[object_key].fields.append(
@@ -309,9 +314,37 @@ def model_sql(obj: KnackObject) -> str:
     )
 
 
-def problems_sql(objects: list[KnackObject]) -> str:
+def ingest_problems(obj: KnackObject, future_tolerance_minutes: int) -> list[str]:
+    """Selects of the problems ingest found in raw rows: NUL characters it removed, a modified time in the future."""
+    labels = " ".join(f"when {_lit(f.key)} then {_lit(f.label)}" for f in obj.fields)
+    label = f"case p.field_key {labels} end" if labels else "null"
+    head = f"select {_lit(obj.key)}::text as object_key, {_lit(obj.table)}::text as table_name, id::text as knack_id,"
+    nul = (
+        f"{head} p.field_key::text as field_key, ({label})::text as field_name,"
+        " (record -> (p.field_key || '_raw'))::text as raw_value,"
+        " 'held NUL characters (U+0000), which PostgreSQL cannot store: ingest removed them'::text as reason"
+        f"\nfrom {_source_ref(obj)},"
+        f" jsonb_array_elements_text(record -> {_lit(INGEST_MARKER)} -> {_lit(NUL_REMOVED)}) as p(field_key)"
+        f"\nwhere record ? {_lit(INGEST_MARKER)}"
+    )
+    modified = next((f for f in obj.fields if f.key == obj.modified_field), None)
+    raw_value = f"(record -> {_lit(modified.key + '_raw')})::text" if modified else "_knack_modified_at::text"
+    reason = (f"modified time more than {future_tolerance_minutes} minutes after ingest read the record:"
+              " kept, but not used for the incremental cursor")
+    future = (
+        f"{head} {_lit(modified.key) if modified else 'null'}::text as field_key,"
+        f" {_lit(modified.label) if modified else 'null'}::text as field_name, {raw_value} as raw_value,"
+        f" {_lit(reason)}::text as reason"
+        f"\nfrom {_source_ref(obj)}"
+        f"\nwhere _knack_modified_at > _last_seen_at + interval {_lit(f'{future_tolerance_minutes} minutes')}"
+    )
+    return [nul, future]
+
+
+def problems_sql(objects: list[KnackObject], future_tolerance_minutes: int = DEFAULT_FUTURE_TOLERANCE_MINUTES) -> str:
     parts = []
     for obj in objects:
+        parts.extend(ingest_problems(obj, future_tolerance_minutes))
         for f in obj.fields:
             for cond, reason in problem_checks(f, obj.zone):
                 parts.append(
@@ -376,7 +409,8 @@ def model_yaml(obj: KnackObject, by_key: dict[str, KnackObject]) -> dict[str, An
     }
 
 
-def render_project(objects: list[KnackObject], email_fields: dict[str, list[str]]) -> dict[str, str]:
+def render_project(objects: list[KnackObject], email_fields: dict[str, list[str]],
+                   future_tolerance_minutes: int = DEFAULT_FUTURE_TOLERANCE_MINUTES) -> dict[str, str]:
     """File name -> text for the generated staging folder."""
     for obj in objects:
         marked = set(email_fields.get(obj.key, []))
@@ -384,7 +418,7 @@ def render_project(objects: list[KnackObject], email_fields: dict[str, list[str]
             f.as_email = f.key in marked and f.type != "email"
     by_key = {o.key: o for o in objects}
     files = {f"stg_knack__{o.table}.sql": model_sql(o) for o in objects}
-    files["stg_knack__parse_problems.sql"] = problems_sql(objects)
+    files["stg_knack__parse_problems.sql"] = problems_sql(objects, future_tolerance_minutes)
     models = [model_yaml(o, by_key) for o in objects]
     models.append(
         {

@@ -119,6 +119,22 @@ class KnackApp:
                 table.update(record_id, row[:position] + (minute,) + row[position + 1:])
             return len(table.rows)
 
+    def set_value(self, object_key: str, record_id: str, field_key: str, value: Any,
+                  when: datetime | None = None) -> None:
+        """Set one field of a record as a Knack user or an import could, then its modified field (see `touch`).
+
+        Any value the field's type holds is taken as is: text with NUL characters (``"Jo\\x00hn"``, which
+        PostgreSQL cannot store), or for the modified field itself a far-future time (``datetime(9999, 12,
+        31, 23, 59)``, as a bad import leaves it), which then stays the record's modified time.
+        """
+        with self.lock:
+            table = self.tables[object_key]
+            row = list(table.rows[record_id])
+            row[table.index[field_key]] = value
+            if field_key == self.modified_fields.get(object_key):
+                when = value
+            self.touch(object_key, record_id, tuple(row), when=when)
+
     def churn(self, object_key: str, rng: random.Random, inserts: int, deletes: int, modifies: int) -> None:
         """Change an object the way a busy app does while a client pages through it (page-shift fault)."""
         with self.lock:
