@@ -214,6 +214,20 @@ class KnackClient:
                 f"Knack app {self.app_id}: object {object_key} page {number} is not a records page ({error})"
             ) from None
 
+    def record(self, object_key: str, record_id: str) -> dict[str, Any] | None:
+        """`GET /objects/{key}/records/{id}`: one record, or None when Knack answers 404 (it has no such record)."""
+        try:
+            body = self._get(f"{self.base_url}/objects/{object_key}/records/{record_id}", None,
+                             what=f"object {object_key} record {record_id}")
+        except KnackApiRefused as error:
+            if "(HTTP 404" in str(error):
+                return None
+            raise
+        if not isinstance(body, dict) or body.get("id") != record_id:
+            raise KnackApiError(f"Knack app {self.app_id}: object {object_key} record {record_id}: "
+                                "the answer is not that record")
+        return body
+
     def _get(self, url: str, params: dict[str, Any] | None, what: str) -> Any:
         try:
             response = self._http.get(url, params=params, headers=self._headers)

@@ -7,6 +7,8 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knackhouse.errors import ConfigError
+
 DEFAULT_KNACK_API_URL = "https://api.knack.com/v1"
 DEFAULT_HOME = ".knackhouse"
 
@@ -29,6 +31,8 @@ class Settings:
     knack_api_key: str | None = field(default=None, repr=False)
     knack_api_url: str = DEFAULT_KNACK_API_URL
     app_config: Path | None = None
+    deletion_sweep: bool = True          # KNACKHOUSE_DELETION_SWEEP: the daily deletion sweep (ingest/sweep.py)
+    reconcile_every_days: int = 7        # KNACKHOUSE_RECONCILE_EVERY_DAYS: a complete reconcile this often (0: never)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +46,8 @@ class Settings:
             knack_api_key=env.get("KNACK_API_KEY") or None,
             knack_api_url=(env.get("KNACK_API_URL") or DEFAULT_KNACK_API_URL).rstrip("/"),
             app_config=Path(app_config).expanduser().resolve() if app_config else None,
+            deletion_sweep=_flag(env, "KNACKHOUSE_DELETION_SWEEP", True),
+            reconcile_every_days=_whole_number(env, "KNACKHOUSE_RECONCILE_EVERY_DAYS", 7),
         )
 
     def state_dir(self, name: str) -> Path:
@@ -49,6 +55,26 @@ class Settings:
         path = self.home / name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false (1/0, yes/no, on/off), got {value!r}")
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number of days (0 turns it off), got {value!r}")
+    return int(value)
 
 
 def tool_environment(settings: Settings) -> dict[str, str]:
