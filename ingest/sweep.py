@@ -52,7 +52,8 @@ from ingest.settings import DATASET_NAME, ROWS_PER_PAGE
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1)
-CONFIRM_BY_ID_MAX = 10     # missing ids confirmed one `GET /records/{id}` each up to this many
+WHOLE_READ_PAGES = 4       # an object of at most this many pages is read whole: counting and bisecting cost as much
+CONFIRM_BY_ID_MAX = 3      # missing ids confirmed one `GET /records/{id}` each up to this many (else one read)
 MAX_RANGE_PAGES = 1_000_000  # bound before the first page says how many there are (then twice that, plus 10)
 
 Sink = Callable[[pa.Table], None]
@@ -101,7 +102,7 @@ class ObjectSweep:
 
     def __init__(self, plan: ScanPlan, client: KnackClient, connection: Any, zone: ZoneInfo, run_at: datetime,
                  upper: datetime | None, sink: Sink, *, dry_run: bool = False,
-                 confirm_by_id_max: int = CONFIRM_BY_ID_MAX, rows_per_page: int = ROWS_PER_PAGE) -> None:
+                 confirm_by_id_max: int = CONFIRM_BY_ID_MAX, rows_per_page: int | None = None) -> None:
         self.plan = plan
         self.client = client
         self.connection = connection
@@ -111,7 +112,7 @@ class ObjectSweep:
         self.sink = sink
         self.dry_run = dry_run
         self.confirm_by_id_max = confirm_by_id_max
-        self.rows_per_page = rows_per_page
+        self.rows_per_page = rows_per_page or ROWS_PER_PAGE
         self.stats = SweepStats(plan.object_key)
         self.table = sql.Identifier(DATASET_NAME, plan.table_name)
         modified = plan.modified
@@ -129,8 +130,10 @@ class ObjectSweep:
             if not raw.has_rows(self.connection, self.plan.table_name):
                 self.stats.status = "nothing to sweep: no rows in raw yet"
                 return self.stats
-            if self.plan.modified is None or self.upper is None:
-                live_total, _ = self._live_counts()
+            live_total, _ = self._live_counts()
+            if live_total <= WHOLE_READ_PAGES * self.rows_per_page:
+                self._whole_object(f"raw holds at most {WHOLE_READ_PAGES} pages")
+            elif self.plan.modified is None or self.upper is None:
                 if self._total() == live_total:
                     self.stats.method = "counts"
                     self.stats.status = "clean: Knack's total equals raw's (no usable modified field)"
@@ -174,8 +177,13 @@ class ObjectSweep:
             stats.status = "clean: Knack's counts equal raw's"
             return
         stats.method = "bisect"
+        levels = math.ceil(math.log2(max(self._pages(below), 2)))
+        if levels + 1 + self._confirm_cost(dirty) >= full_cost:
+            self._whole_object("bisecting would cost as much as a full read")
+            return
         leaves: list[_Range] = []
-        slack = max(4, full_cost // 20)
+        slack = full_cost // 20
+        split_budget = max(full_cost // 4, 6)  # what a lost bet may cost on top of the read that follows it
         first_finish: int | None = None
         splits = level = 0
         while dirty:
@@ -184,9 +192,13 @@ class ObjectSweep:
             first_finish = finish if first_finish is None else first_finish
             splittable = [r for r in dirty if self._pages(r) > 1 and self._splittable(r, buckets)]
             # splitting is a bet that halves come out clean; scattered deletions make every half differ, so
-            # after three levels that saved less than they cost, or past a full scan's cost, it stops
+            # after three levels that saved less than they cost, past a quarter of a full scan's requests, or
+            # when even one page per range left would pass a full scan's, it stops and reads what differs
+            # whole, or the object when that is cheaper: at worst 1.25 full scans and the two counts
             losing = level >= 3 and first_finish - finish < splits
-            if not splittable or losing or spent + len(splittable) + min(finish, full_cost) > full_cost + slack:
+            least = len(dirty) + len(leaves) + self._confirm_cost([*dirty, *leaves])  # one page each, at best
+            too_dear = spent + len(splittable) > split_budget or spent + len(splittable) + least > full_cost + slack
+            if not splittable or losing or too_dear:
                 if finish > full_cost:
                     self._whole_object(f"{len(dirty) + len(leaves)} ranges differ: a full read is cheaper")
                     return
