@@ -2,7 +2,8 @@
 a record Knack still has, and with nothing changing while it reads it retires every record Knack deleted.
 
 A small generic app (one object, a "Date Modified" field, many records per minute) and a page of 20 records
-make the sweep bisect, read ranges of several pages and take both of its confirmation paths."""
+make the sweep bisect, read ranges of several pages and take both of its confirmation paths (the explicit
+examples make sure each path meets edits that move records out of the ranges it reads)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingest.client import KnackClient, RateLimiter, RequestBudget
@@ -87,7 +88,11 @@ during = st.one_of(st.none(), st.fixed_dictionaries({
     "edits": st.integers(0, 6), "creates": st.integers(0, 4)}))
 
 
-@settings(max_examples=30, derandomize=True, deadline=None, database=None,
+@example(records=300, seed=2, scattered=5, clustered=30, edits=10, creates=3, during=None, confirm_by_id_max=0)
+@example(records=300, seed=3, scattered=3, clustered=40, edits=0, creates=0, confirm_by_id_max=0,
+         during={"after": 2, "times": 3, "deletes": 2, "edits": 6, "creates": 2})
+@example(records=250, seed=4, scattered=2, clustered=0, edits=4, creates=0, during=None, confirm_by_id_max=10)
+@settings(max_examples=20, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(records=st.integers(0, 300), seed=st.integers(0, 1000), scattered=st.integers(0, 30),
        clustered=st.integers(0, 120), edits=st.integers(0, 15), creates=st.integers(0, 10), during=during,
