@@ -65,3 +65,18 @@ def test_no_reconcile_is_planned_before_the_first_load_or_when_turned_off(databa
     assert not plan_reconcile(database_url, NOW, every_days=7, budget=5000).due
     warehouse_with(database_url, 10, [("object_1", NOW - timedelta(days=80), "full", None)])
     assert not plan_reconcile(database_url, NOW, every_days=0, budget=5000).due
+
+
+def test_bad_sweep_and_cadence_settings_are_clear_config_errors() -> None:
+    import pytest
+
+    from knackhouse.errors import ConfigError
+    from knackhouse.settings import Settings
+
+    assert Settings.from_env({}).reconcile_every_days == 7 and Settings.from_env({}).deletion_sweep
+    settings = Settings.from_env({"KNACKHOUSE_RECONCILE_EVERY_DAYS": "14", "KNACKHOUSE_DELETION_SWEEP": "off"})
+    assert (settings.reconcile_every_days, settings.deletion_sweep) == (14, False)
+    with pytest.raises(ConfigError, match="KNACKHOUSE_RECONCILE_EVERY_DAYS must be a whole number"):
+        Settings.from_env({"KNACKHOUSE_RECONCILE_EVERY_DAYS": "weekly"})
+    with pytest.raises(ConfigError, match="KNACKHOUSE_DELETION_SWEEP must be true or false"):
+        Settings.from_env({"KNACKHOUSE_DELETION_SWEEP": "maybe"})
