@@ -21,8 +21,10 @@ deleted (or, rarely, the warehouse missed some). The sweep:
    field is now at or above `U` and that read holds it; the others are retired. This is the same premise
    incremental reading rests on: the modified field is set to the wall clock at every edit. A range read
    that saw its total move or a record twice proves nothing, and its ids are retired only by id.
-5. Falls back to reading the whole object (a reconcile scan's requests) when bisecting would cost more:
-   deletions scattered across the object, or an object without a usable modified field.
+5. Falls back to reading the whole object (a reconcile scan's requests; what it lacks is deleted, no premise)
+   when bisecting would cost more: an object of at most `WHOLE_READ_PAGES` pages, deletions scattered across
+   the object (two levels of bisection saved less than they cost), or an object without a usable modified
+   field (one count first). Splitting stops after a quarter of a full scan's requests at most.
 
 Nothing is written until the sweep has finished: a sweep killed half-way retires nothing.
 """
@@ -192,10 +194,10 @@ class ObjectSweep:
             first_finish = finish if first_finish is None else first_finish
             splittable = [r for r in dirty if self._pages(r) > 1 and self._splittable(r, buckets)]
             # splitting is a bet that halves come out clean; scattered deletions make every half differ, so
-            # after three levels that saved less than they cost, past a quarter of a full scan's requests, or
+            # after two levels that saved less than they cost, past a quarter of a full scan's requests, or
             # when even one page per range left would pass a full scan's, it stops and reads what differs
             # whole, or the object when that is cheaper: at worst 1.25 full scans and the two counts
-            losing = level >= 3 and first_finish - finish < splits
+            losing = level >= 2 and first_finish - finish < splits
             least = len(dirty) + len(leaves) + self._confirm_cost([*dirty, *leaves])  # one page each, at best
             too_dear = spent + len(splittable) > split_budget or spent + len(splittable) + least > full_cost + slack
             if not splittable or losing or too_dear:
