@@ -532,7 +532,8 @@ def sweep_objects(plans: list[ScanPlan], scans: list[ScanStats], client: KnackCl
                   dry_run: bool = False) -> dict[str, SweepStats]:
     """Sweep each object its read left sound, one after another; each object's rows are loaded at its end.
 
-    Skipped: an object read by a reconcile scan (that scan retired what Knack lacks) and one whose read
+    Skipped: an object read by a reconcile scan (that scan retired what Knack lacks), one with a modified field
+    read whole (a first load or a full refresh: nothing older to check against today), and one whose read
     saw anomalies (raw may miss records, so a count would prove nothing). A Knack error (the request
     budget spent, Knack down) stops that object's sweep with nothing written.
     """
@@ -546,6 +547,8 @@ def sweep_objects(plans: list[ScanPlan], scans: list[ScanStats], client: KnackCl
             skipped = SweepStats(plan.object_key, method="none")
             if plan.mode == "reconcile":
                 skipped.status = "not needed: this run's reconcile scan"
+            elif plan.mode == "full" and plan.modified is not None:
+                skipped.status = "not needed: read whole this run (first load or full refresh); swept from tomorrow"
             elif not scan.done or scan.anomaly:
                 skipped.status = "skipped: the read saw anomalies, so raw may lack records"
             else:
