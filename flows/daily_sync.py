@@ -135,7 +135,7 @@ def ingest_task(settings: Settings, database_url: str, options: RunOptions, run_
     from ingest.pipeline import run_ingest
 
     return run_ingest(settings, database_url, reconcile=options.reconcile, dry_run=options.dry_run,
-                      full_refresh=options.full_refresh, run_id=run_id)
+                      full_refresh=options.full_refresh, run_id=run_id, sweep=settings.deletion_sweep)
 
 
 @task(name="dbt build")
@@ -324,6 +324,7 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
     current = "ingest"
     exit_code = 0
     try:
+        options = _scheduled_reconcile(settings, database_url, options, started, summary, logger)
         ingest_result = _timed(steps, "ingest", lambda: ingest_task(settings, database_url, options, run_id))
         summary["api_requests"] = ingest_result.api_requests
         summary["records_per_object"] = {o.object_key: _object_figures(o) for o in ingest_result.objects}
@@ -426,9 +427,24 @@ def _flow_run_id() -> str | None:
     return str(flow_run.id) if flow_run.id else None
 
 
+def _scheduled_reconcile(settings: Settings, database_url: str, options: RunOptions, now: datetime,
+                         summary: dict[str, Any], logger: Any) -> RunOptions:
+    """A complete reconcile scan every `reconcile_every_days` if it fits the budget (ingest/reconcile_schedule)."""
+    if options.reconcile or options.dry_run or options.full_refresh:
+        return options
+    from ingest.reconcile_schedule import plan_reconcile
+
+    decision = plan_reconcile(database_url, now, settings.reconcile_every_days,
+                               settings.daily_request_budget)
+    summary["reconcile"] = decision.reason
+    if decision.due:
+        logger.info("%s", decision.reason)
+    return replace(options, reconcile=True) if decision.run else options
+
+
 def _object_figures(load: Any) -> dict[str, Any]:
     names = ("table_name", "requests", "records_fetched", "inserted", "updated", "retired", "total_records",
-             "full_scan", "reconcile_status", "seconds", "note")
+             "full_scan", "reconcile_status", "seconds", "note", "sweep_status", "sweep_requests", "sweep_retired")
     return {name: getattr(load, name, None) for name in names}
 
 

@@ -44,14 +44,18 @@ def render(summary: Mapping[str, Any]) -> str:
     if objects:
         lines += ["## Objects", ""]
         lines += _table(
-            ["object", "table", "requests", "fetched", "new", "changed", "retired", "total", "seconds"],
+            ["object", "table", "requests", "fetched", "new", "changed", "retired", "total", "seconds",
+             "deletion sweep (requests)"],
             [[k, o.get("table_name"), o.get("requests"), o.get("records_fetched"), o.get("inserted"),
-              o.get("updated"), o.get("retired"), o.get("total_records"), o.get("seconds")]
+              o.get("updated"), o.get("retired"), o.get("total_records"), o.get("seconds"),
+              f"{o['sweep_status']} ({o.get('sweep_requests')})" if o.get("sweep_status") else ""]
              for k, o in objects.items()],
         ) + [""]
         # why an object was read whole, or what ingest noticed (records modified in the future...)
         lines += [f"- {k}: {o['note']}" for k, o in objects.items() if o.get("note")]
         lines += [""] if any(o.get("note") for o in objects.values()) else []
+    if summary.get("reconcile"):
+        lines += [f"- full reconcile: {summary['reconcile']}", ""]
     marts = summary.get("rows_per_mart") or {}
     if marts:
         lines += ["## Marts", ""] + _table(["mart", "rows"], [[k, v] for k, v in marts.items()]) + [""]

@@ -37,11 +37,14 @@ create table if not exists {AUDIT_SCHEMA}.object_loads (
     finished_at timestamptz not null,
     primary key (run_id, object_key)
 );
+alter table {AUDIT_SCHEMA}.object_loads add column if not exists sweep_status text;
+alter table {AUDIT_SCHEMA}.object_loads add column if not exists sweep_requests integer not null default 0;
+alter table {AUDIT_SCHEMA}.object_loads add column if not exists sweep_retired integer not null default 0;
 """
 COLUMNS = ("run_id", "object_key", "table_name", "mode", "status", "dry_run", "requests", "pages", "records",
            "inserted", "updated", "retired", "unretired", "total_records", "full_scan", "modified_field",
            "reconcile_status", "note", "cursor_before", "cursor_after", "metadata_requests", "started_at",
-           "finished_at")
+           "finished_at", "sweep_status", "sweep_requests", "sweep_retired")
 
 
 def ensure_table(database_url: str) -> None:

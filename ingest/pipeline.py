@@ -24,6 +24,8 @@ Public API (the Prefect flow calls this):
   names each one and why, and its row in `audit.object_loads` has status `postponed`.
 - `requests_per_second`: the shared limiter's rate (default Knack's 10; None only against a simulator
   without limits, for benchmarks).
+- `sweep`: after the read, run the deletion sweep (`ingest/sweep.py`) on every object not reconciled; the daily
+  flow turns it on (`Settings.deletion_sweep`). Its figures: `sweep_status`, `sweep_requests`, `sweep_retired`.
 
 Returns `IngestResult`: `objects` (list of `ObjectLoad`: object_key, table_name, requests, pages,
 records_fetched, inserted, updated, retired, unretired, total_records (Knack's at scan time), full_scan,
@@ -123,6 +125,9 @@ class ObjectLoad:
     note: str | None = None
     cursor_before: datetime | None = None
     cursor_after: datetime | None = None
+    sweep_status: str | None = None
+    sweep_requests: int = 0
+    sweep_retired: int = 0
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,7 @@ def run_ingest(settings: Settings, database_url: str, *, reconcile: bool = False
                full_refresh: bool = False, objects: Sequence[str] | None = None, progress: bool | None = None,
                run_id: str | None = None, exclude: Sequence[str] | None = None,
                request_budget: int | None = None,
-               requests_per_second: float | None = REQUESTS_PER_SECOND) -> IngestResult:
+               requests_per_second: float | None = REQUESTS_PER_SECOND, sweep: bool = False) -> IngestResult:
     """Copy the Knack app into raw_knack (see the module docstring)."""
     if not settings.knack_app_id:
         raise ConfigError("KNACK_APP_ID is not set: knackhouse needs the Knack application id")
@@ -162,7 +167,7 @@ def run_ingest(settings: Settings, database_url: str, *, reconcile: bool = False
     return _Run(settings, database_url, reconcile=reconcile, dry_run=dry_run, full_refresh=full_refresh,
                 objects=objects, exclude=exclude, progress=progress, run_id=run_id or uuid.uuid4().hex,
                 request_budget=settings.daily_request_budget if request_budget is None else request_budget,
-                requests_per_second=requests_per_second).execute()
+                requests_per_second=requests_per_second, sweep=sweep).execute()
 
 
 class _Run:
@@ -170,7 +175,7 @@ class _Run:
 
     def __init__(self, settings: Settings, database_url: str, *, reconcile: bool, dry_run: bool, full_refresh: bool,
                  objects: Sequence[str] | None, exclude: Sequence[str] | None, progress: bool | None, run_id: str,
-                 request_budget: int, requests_per_second: float | None) -> None:
+                 request_budget: int, requests_per_second: float | None, sweep: bool = True) -> None:
         self.settings = settings
         self.database_url = database_url
         self.reconcile = reconcile
@@ -189,6 +194,8 @@ class _Run:
         self.stop = threading.Event()
         self.import_dir = settings.home / "dlt" / "import" / run_id
         self.postponed: dict[str, str] = {}
+        self.sweep = sweep
+        self.sweeps: dict[str, Any] = {}
 
     # ---- the run ----
     def execute(self) -> IngestResult:
@@ -238,6 +245,8 @@ class _Run:
         status = "failed"
         try:
             stats = self._scan_and_load(plans, client, zone, metadata_rows, tables)
+            if self.sweep:
+                self.sweeps = self._sweep(plans, stats, client, zone)
             status = "ok"
         finally:
             if stats or status == "failed":
@@ -403,6 +412,18 @@ class _Run:
         self.load_ids.extend(info.loads_ids)
         exists.update(batch.tables)
 
+    def _sweep(self, plans: list[ScanPlan], stats: list[ScanStats], client: KnackClient,
+               zone: ZoneInfo) -> dict[str, Any]:
+        """The deletion sweep (ingest/sweep.py) after the read; its upserts and retirements go through dlt."""
+        from ingest.sweep import sweep_objects
+
+        def load(plan: ScanPlan, rows: list[Any]) -> None:
+            batch = self._new_batch({plan.object_key: plan.table_name}, frozenset(), None, None)
+            batch.tables[plan.table_name] = rows
+            self._load(batch, set())
+
+        return sweep_objects(plans, stats, client, self.database_url, zone, self.run_at, load, dry_run=self.dry_run)
+
     # ---- dlt ----
     def _pipeline(self) -> Any:
         import dlt
@@ -528,15 +549,18 @@ class _Run:
     # ---- results ----
     def _object_load(self, plan: ScanPlan, stats: ScanStats) -> ObjectLoad:
         note = "; ".join(n for n in (plan.note, stats.anomaly, stats.future_note) if n) or None
+        sweep = self.sweeps.get(plan.object_key)
         return ObjectLoad(
             object_key=plan.object_key, table_name=plan.table_name,
             requests=self.budget.per_object.get(plan.object_key, 0), pages=stats.pages,
             records_fetched=stats.records_fetched, inserted=stats.inserted, updated=stats.updated,
-            retired=stats.retired, unretired=stats.unretired, total_records=stats.total_records,
-            full_scan=plan.full_scan, reconcile_status=stats.reconcile_status,
+            retired=stats.retired + (sweep.retired if sweep else 0), unretired=stats.unretired,
+            total_records=stats.total_records, full_scan=plan.full_scan, reconcile_status=stats.reconcile_status,
             modified_field=plan.modified.key if plan.modified is not None else None,
             seconds=round(max(stats.finished - stats.started, 0.0), 3), mode=plan.mode, note=note,
             cursor_before=plan.cursor_before, cursor_after=stats.cursor_after,
+            sweep_status=sweep.status if sweep else None, sweep_requests=sweep.requests if sweep else 0,
+            sweep_retired=sweep.retired if sweep else 0,
         )
 
     def _record(self, plans: list[ScanPlan], stats: list[ScanStats], status: str) -> None:
@@ -545,6 +569,7 @@ class _Run:
         rows = []
         for index, plan in enumerate(plans):
             s = by_key.get(plan.object_key) or ScanStats(plan.object_key, plan.table_name)
+            sweep = self.sweeps.get(plan.object_key)
             rows.append({
                 "run_id": self.run_id, "object_key": plan.object_key, "table_name": plan.table_name,
                 "mode": plan.mode,
@@ -552,7 +577,9 @@ class _Run:
                 else status if s.done or status == "failed" else "failed",
                 "dry_run": self.dry_run, "requests": self.budget.per_object.get(plan.object_key, 0),
                 "pages": s.pages, "records": s.records_fetched, "inserted": s.inserted, "updated": s.updated,
-                "retired": s.retired, "unretired": s.unretired, "total_records": s.total_records,
+                "retired": s.retired + (sweep.retired if sweep else 0), "unretired": s.unretired,
+                "total_records": s.total_records, "sweep_status": sweep.status if sweep else None,
+                "sweep_requests": sweep.requests if sweep else 0, "sweep_retired": sweep.retired if sweep else 0,
                 "full_scan": plan.full_scan, "modified_field": plan.modified.key if plan.modified else None,
                 "reconcile_status": s.reconcile_status,
                 "note": "; ".join(n for n in (plan.note, s.anomaly, s.future_note, self.postponed.get(plan.object_key))

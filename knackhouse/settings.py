@@ -58,6 +58,8 @@ class Settings:
     cron: str = DEFAULT_CRON
     timezone: str = DEFAULT_TIMEZONE
     future_tolerance_minutes: int = DEFAULT_FUTURE_TOLERANCE_MINUTES
+    deletion_sweep: bool = True          # KNACKHOUSE_DELETION_SWEEP: the daily deletion sweep (ingest/sweep.py)
+    reconcile_every_days: int = 7        # KNACKHOUSE_RECONCILE_EVERY_DAYS: a complete reconcile this often (0: never)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,10 +81,10 @@ class Settings:
             alert_urls=alert_urls(env),
             cron=env.get("KNACKHOUSE_CRON") or DEFAULT_CRON,
             timezone=env.get("KNACKHOUSE_TIMEZONE") or DEFAULT_TIMEZONE,
-
-
-            future_tolerance_minutes=_minutes(env, "KNACKHOUSE_FUTURE_TOLERANCE_MINUTES",
-                                              DEFAULT_FUTURE_TOLERANCE_MINUTES),
+            future_tolerance_minutes=_whole_number(env, "KNACKHOUSE_FUTURE_TOLERANCE_MINUTES",
+                                                   DEFAULT_FUTURE_TOLERANCE_MINUTES, "minutes"),
+            deletion_sweep=_flag(env, "KNACKHOUSE_DELETION_SWEEP", True),
+            reconcile_every_days=_whole_number(env, "KNACKHOUSE_RECONCILE_EVERY_DAYS", 7, "days (0 turns it off)"),
         )
 
     def state_dir(self, name: str) -> Path:
@@ -133,13 +135,25 @@ def alert_urls(environ: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(urls + ([webhook] if webhook else []))
 
 
-def _minutes(env: Mapping[str, str], name: str, default: int) -> int:
-    text = (env.get(name) or "").strip()
-    if not text:
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
         return default
-    if not text.isdigit():
-        raise ConfigError(f"{name} must be a whole number of minutes (0 or more), got {text!r}")
-    return int(text)
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false (1/0, yes/no, on/off), got {value!r}")
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number of {unit}, got {value!r}")
+    return int(value)
 
 
 def tool_environment(settings: Settings) -> dict[str, str]:

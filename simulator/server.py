@@ -10,6 +10,7 @@ import struct
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -48,6 +49,8 @@ class SimulatorServer:
         self.status_counts: Counter[int] = Counter()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # called with (object key, query) before each records request is answered: changes while a client reads
+        self.on_records: Callable[[str, dict[str, str]], None] | None = None
 
     # ---- life cycle ----
     @property
@@ -217,6 +220,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, _error("filters is not valid JSON"))
             return
         faults = sim.faults
+        if sim.on_records is not None:
+            sim.on_records(object_key, query)
         if faults.page_shift and page >= 2:
             shift_rng = random.Random(sim._draw())
             sim.app.churn(object_key, shift_rng, faults.page_shift_inserts, faults.page_shift_deletes,

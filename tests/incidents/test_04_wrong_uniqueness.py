@@ -2,13 +2,16 @@
 re-uploaded its students with new Knack ids. knackhouse's grain is the student-year (one normalised email in
 one academic year); Knack ids are versions kept in `knack_ids`, so a re-upload changes no key and no count.
 
-Until a reconcile scan retires the deleted originals, raw holds both versions: the day's run stops before
+Without the daily deletion sweep (KNACKHOUSE_DELETION_SWEEP=false, as here, to replay the incident as it was),
+raw holds both versions until a reconcile scan retires the deleted originals: the day's run stops before
 publishing and says so (the duplicate share and Knack's count are off). The reconcile run then publishes
 the same keys with the new ids. Re-creating a whole school in a day is also flagged by the volume guards;
 the operator who expects it sets those checks to warn for the run (KNACKHOUSE_GUARDS_CONFIG), as here.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
@@ -26,6 +29,7 @@ def reuploaded(module_pipeline_factory, tmp_path_factory):
     incident = pipeline.app.trigger("reimport_school")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("KNACKHOUSE_GUARDS_CONFIG", str(config))
+        pipeline.settings = replace(pipeline.settings, deletion_sweep=False)
         plain = pipeline.run()
         unchanged = pipeline.snapshot("marts") == marts
         reconciled = pipeline.run(reconcile=True)
