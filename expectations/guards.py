@@ -17,7 +17,7 @@ from typing import Any
 from expectations import bounds as bounds_
 from expectations.config import GuardConfig, load_guard_config
 from expectations.gx_checkpoint import Expectation, run_checkpoint
-from expectations.metrics import Metric, collect, history
+from expectations.metrics import Metric, collect, counted_day, history
 from knackhouse.app_config import AppConfig, load_app_config
 from knackhouse.settings import Settings, configure_environment
 from knackhouse.warehouse import connect
@@ -113,7 +113,7 @@ def plan_checks(conn: Any, metrics: list[Metric], as_of: date, config: GuardConf
     """Every check of this run with its observed value and bounds (reconciliations: exact or tolerated)."""
     rule = config.history
     by_key = {(m.table_name, m.metric): m.value for m in metrics}
-    day = date.fromordinal(as_of.toordinal() - 1)
+    day = counted_day(as_of)
     planned: list[_Planned] = []
     for (table, metric), value in sorted(by_key.items()):
         if table.startswith("raw_knack.") and metric == "rows":
@@ -140,7 +140,9 @@ def plan_checks(conn: Any, metrics: list[Metric], as_of: date, config: GuardConf
                                     f"{table}: {_n(previous)} → {_n(value)} rows ({growth:+,.0f})"
                                     if previous is not None else f"{table}: {_n(value)} rows, its first run"))
         if metric in ("created", "modified"):
-            past = history(conn, table, metric, as_of, rule.window)
+            # each run's value counts the day before its as-of day: label the history by the day counted,
+            # as `day` is, so a Saturday is compared with past Saturdays and Sundays, not with Fridays
+            past = [(counted_day(d), v) for d, v in history(conn, table, metric, as_of, rule.window)]
             planned.append(_Planned(f"{table} {metric} on {day}", metric, table, metric, value,
                                     bounds_.count_bounds(past, day, rule),
                                     f"{table}: {_n(value)} records {metric} on {day:%a %d %b %Y}"))
