@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -104,6 +106,35 @@ class KnackApp:
         table.update(record_id, tuple(row))
         if renamed:
             self._links_changed(object_key)
+
+    def set_value(self, object_key: str, record_id: str, field_key: str, value: Any,
+                  when: datetime | None = None) -> None:
+        """An edit of one field storing any value Knack might hold, however absurd: a date in 9999, a score of
+        1e300, a JSON object in a number field, an address with a zero-width space. The record's modified field
+        moves, as with any edit."""
+        with self.lock:
+            table = self.tables[object_key]
+            row = list(table.rows[record_id])
+            row[table.index[field_key]] = value
+            self.touch(object_key, record_id, tuple(row), when)
+
+    def change_field_type(self, object_key: str, field_key: str, new_type: str,
+                          convert: Callable[[Any], Any] = lambda value: value,
+                          field_format: dict[str, Any] | None = None) -> None:
+        """What a builder's type change does in Knack: the metadata shows the new type and every stored value is
+        converted (`convert`, given each non-empty value), but no record's modified field moves, so an incremental
+        scan reads none of them."""
+        with self.lock:
+            table = self.tables[object_key]
+            position = table.index[field_key]
+            spec = table.fields[position]
+            new_format = spec.format if field_format is None else field_format
+            table.fields[position] = replace(spec, type=new_type, format=new_format)
+            for record_id, row in table.rows.items():
+                if row[position] is not None and row[position] != "":
+                    table.rows[record_id] = (*row[:position], convert(row[position]), *row[position + 1:])
+            table.version += 1
+            table.forget_rendered()
 
     def churn(self, object_key: str, rng: random.Random, inserts: int, deletes: int, modifies: int) -> None:
         """Change an object the way a busy app does while a client pages through it (page-shift fault)."""
