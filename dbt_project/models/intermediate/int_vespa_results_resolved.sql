@@ -13,6 +13,7 @@
 {#- a build re-resolves every result outside the frozen years, and in them only the records of new loads: a
     frozen year's results stay as they were resolved when it closed, like its fct partition, which a full
     refresh keeps too (hence full_refresh=false; reopening the year re-resolves it) -#}
+{%- set scores = ['w.vision', 'w.effort', 'w.systems', 'w.practice', 'w.attitude', 'w.overall'] -%}
 {%- set frozen = [] -%}
 {%- if is_incremental() -%}
     {%- set frozen = frozen_years(run_query('select academic_year from ' ~ this ~ ' group by 1').columns[0].values()) -%}
@@ -80,7 +81,7 @@ resolved as (
             when w.completed_date is null then 'no_completion_date'
             when {{ is_implausible_date('w.completed_date') }} then 'implausible_date'
             when w.cycle is null then 'no_cycle'
-            when {{ is_out_of_scale(['w.vision', 'w.effort', 'w.systems', 'w.practice', 'w.attitude', 'w.overall']) }} then 'score_out_of_scale'
+            when {{ is_out_of_scale(scores) }} then 'score_out_of_scale'
             when s.email is null then 'unknown_student'
         end as rejection_reason,
         case
@@ -94,8 +95,8 @@ resolved as (
             when {{ is_implausible_date('w.completed_date') }}
                 then {{ implausible_date_detail('completion date', 'w.completed_date') }}
             when w.cycle is null then 'result has no cycle'
-            when {{ is_out_of_scale(['w.vision', 'w.effort', 'w.systems', 'w.practice', 'w.attitude', 'w.overall']) }}
-                then {{ out_of_scale_detail(['w.vision', 'w.effort', 'w.systems', 'w.practice', 'w.attitude', 'w.overall']) }}
+            when {{ is_out_of_scale(scores) }}
+                then {{ out_of_scale_detail(scores) }}
             when s.email is null
                 then 'no student ' || w.email || ' in academic year ' || w.academic_year
         end as rejection_detail
