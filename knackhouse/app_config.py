@@ -89,7 +89,8 @@ class AppConfig:
     @property
     def plausible_dates(self) -> dict[str, Any]:
         """{earliest: 'YYYY-MM-DD', days_ahead: N}: the window of dates the marts accept."""
-        return {**DEFAULT_PLAUSIBLE_DATES, **(self.raw.get("plausible_dates") or {})}
+        window = {**DEFAULT_PLAUSIBLE_DATES, **(self.raw.get("plausible_dates") or {})}
+        return {**window, "earliest": str(window["earliest"])}  # YAML reads an unquoted 2000-01-01 as a date
 
     @property
     def score_scale(self) -> dict[str, float]:
