@@ -15,9 +15,10 @@ from datetime import date
 from typing import Any
 
 from expectations import bounds as bounds_
+from expectations import field_types
 from expectations.config import GuardConfig, load_guard_config
 from expectations.gx_checkpoint import Expectation, run_checkpoint
-from expectations.metrics import Metric, collect, history
+from expectations.metrics import Metric, collect, counted_day, history
 from knackhouse.app_config import AppConfig, load_app_config
 from knackhouse.settings import Settings, configure_environment
 from knackhouse.warehouse import connect
@@ -113,7 +114,7 @@ def plan_checks(conn: Any, metrics: list[Metric], as_of: date, config: GuardConf
     """Every check of this run with its observed value and bounds (reconciliations: exact or tolerated)."""
     rule = config.history
     by_key = {(m.table_name, m.metric): m.value for m in metrics}
-    day = date.fromordinal(as_of.toordinal() - 1)
+    day = counted_day(as_of)
     planned: list[_Planned] = []
     for (table, metric), value in sorted(by_key.items()):
         if table.startswith("raw_knack.") and metric == "rows":
@@ -140,7 +141,9 @@ def plan_checks(conn: Any, metrics: list[Metric], as_of: date, config: GuardConf
                                     f"{table}: {_n(previous)} → {_n(value)} rows ({growth:+,.0f})"
                                     if previous is not None else f"{table}: {_n(value)} rows, its first run"))
         if metric in ("created", "modified"):
-            past = history(conn, table, metric, as_of, rule.window)
+            # each run's value counts the day before its as-of day: label the history by the day counted,
+            # as `day` is, so a Saturday is compared with past Saturdays and Sundays, not with Fridays
+            past = [(counted_day(d), v) for d, v in history(conn, table, metric, as_of, rule.window)]
             planned.append(_Planned(f"{table} {metric} on {day}", metric, table, metric, value,
                                     bounds_.count_bounds(past, day, rule),
                                     f"{table}: {_n(value)} records {metric} on {day:%a %d %b %Y}"))
@@ -181,17 +184,27 @@ def _message(plan: _Planned, severity: str, passed: bool) -> str:
     expected = f"expected {_n(b.lower)}–{_n(b.upper)} ({b.basis})"
     if plan.kind == "growth":
         expected = f"expected a change of {b.lower:+,.0f} to {b.upper:+,.0f} ({b.basis})"
+    if plan.kind == field_types.KIND:
+        expected = b.basis
     verdict = "ok" if passed else ("FAILED" if severity == "error" else "WARNING")
     return f"{verdict}: {plan.describe}, {expected}"
 
 
+def field_type_checks(conn: Any, mapping: AppConfig, *, full_refresh: bool) -> list[_Planned]:
+    """A changed type of a mapped field since the marts were last built (expectations/field_types.py)."""
+    return [_Planned(c.name, field_types.KIND, field_types.TABLE, "type_changed", c.observed,
+                     bounds_.Bounds(0.0, 0.0, 0, 0.0, c.basis), c.describe)
+            for c in field_types.type_checks(conn, mapping, full_refresh=full_refresh)]
+
+
 def run_guards(settings: Settings, database_url: str, *, run_id: str, as_of: date, ingest_result: Any = None,
                mapping: AppConfig | None = None, config: GuardConfig | None = None,
-               build_passed: bool = True) -> GuardReport:
+               build_passed: bool = True, full_refresh: bool = False) -> GuardReport:
     """Measure, bound, validate with GX, store and plot this run's guards (see the module docstring).
 
     `build_passed` False (a dbt test failed, so the run publishes nothing) keeps this run's metrics out of
-    the history later runs are bounded by, as a failed guard does."""
+    the history later runs are bounded by, as a failed guard does. `full_refresh` (every record rebuilt)
+    acknowledges a mapped field's changed type."""
     configure_environment(settings)
     config = config or load_guard_config()
     mapping = mapping or load_app_config(settings.app_config)
@@ -199,6 +212,7 @@ def run_guards(settings: Settings, database_url: str, *, run_id: str, as_of: dat
         metrics = collect(conn, run_id=run_id, as_of=as_of, mapping=mapping, database_url=database_url,
                           ingest_result=ingest_result)
         planned = plan_checks(conn, metrics, as_of, config)
+        planned += field_type_checks(conn, mapping, full_refresh=full_refresh)
         checked = [p for p in planned if p.bounds.known]
         outcome = run_checkpoint(settings, conn, database_url, run_id, [
             Expectation(p.name, p.observed, p.bounds.lower, p.bounds.upper, config.severity_of(p.kind))
@@ -209,6 +223,8 @@ def run_guards(settings: Settings, database_url: str, *, run_id: str, as_of: dat
         report = GuardReport(results_of(planned, config, outcome.success_by_check),
                              data_docs_url=outcome.data_docs_url)
         store_results(conn, run_id, as_of, report, build_passed=build_passed)
+        if report.passed and build_passed:
+            field_types.record_types(conn, mapping, run_id)
         from expectations.plot import growth_plots
 
         report.plot_paths = growth_plots(conn, settings.home / "reports", run_id, as_of, report)

@@ -52,6 +52,11 @@ class Metric:
     value: float
 
 
+def counted_day(as_of: date) -> date:
+    """The day a run's `created` and `modified` counts are about: the whole day before its as-of day."""
+    return date.fromordinal(as_of.toordinal() - 1)
+
+
 def _index_name(table: str, column: str) -> str:
     return "ix_" + hashlib.md5(f"{table}.{column}".encode()).hexdigest()[:12]
 
@@ -146,7 +151,7 @@ def collect(conn: Any, *, run_id: str, as_of: date, mapping: AppConfig, database
         cur.execute(DDL)
         cur.execute("select coalesce(max(timezone_iana), 'UTC') from raw_knack._knack_app")
         zone = cur.fetchone()[0]
-        day = date.fromordinal(as_of.toordinal() - 1)
+        day = counted_day(as_of)
         metrics: list[Metric] = []
         for obj in objects.values():
             metrics += _raw_metrics(cur, obj, day, zone)

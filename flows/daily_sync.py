@@ -173,12 +173,12 @@ def dbt_docs_task(settings: Settings, database_url: str) -> str | None:
 
 @task(name="guards")
 def guards_task(settings: Settings, database_url: str, run_id: str, as_of: date, ingest_result: Any,
-                build_passed: bool) -> Any:
+                build_passed: bool, full_refresh: bool = False) -> Any:
     """Run the Great Expectations guards on the candidate marts (a run whose dbt tests failed is no history)."""
     from expectations.guards import run_guards
 
     return run_guards(settings, database_url, run_id=run_id, as_of=as_of, ingest_result=ingest_result,
-                      build_passed=build_passed)
+                      build_passed=build_passed, full_refresh=full_refresh)
 
 
 @task(name="publish")
@@ -352,7 +352,8 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
             # the marts were built even if a dbt test failed: the guards still measure them for the report
             current = "guards"
             guards = _timed(steps, current, lambda: guards_task(settings, database_url, run_id, as_of,
-                                                                  ingest_result, built.success))
+                                                                  ingest_result, built.success,
+                                                                  options.full_refresh))
             summary["guard_results"] = [_guard_figures(g) for g in guards.results]
             summary["data_docs_url"] = guards.data_docs_url
             summary["guard_plots"] = list(guards.plot_paths)

@@ -18,6 +18,11 @@ from knackhouse.errors import ConfigError
 
 DEMO_MAPPING_PATH = Path(__file__).resolve().parent.parent / "simulator" / "demo_mapping.yml"
 DEFAULT_ACADEMIC_YEAR_START = "08-01"
+# dates the marts accept (upload and completion dates): from `earliest` to `days_ahead` days after the run's
+# as-of date; anything outside is quarantined as implausible_date
+DEFAULT_PLAUSIBLE_DATES: dict[str, Any] = {"earliest": "2000-01-01", "days_ahead": 366}
+# the scale of the VESPA scores (vision .. overall); a score outside it is quarantined as score_out_of_scale
+DEFAULT_SCORE_SCALE: dict[str, float] = {"min": 1, "max": 10}
 
 # The domain attributes the marts read, per entity; the first set must be mapped, the second may be.
 ENTITY_ATTRIBUTES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -40,7 +45,11 @@ ENTITY_ATTRIBUTES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ),
     ),
 }
-TOP_LEVEL_KEYS = frozenset({"academic_year", "objects", "entities", "analyst_role"})
+TOP_LEVEL_KEYS = frozenset({"academic_year", "objects", "entities", "analyst_role", "plausible_dates"})
+ENTITY_KEYS = {name: frozenset({"object", "fields"}) for name in ENTITY_ATTRIBUTES} | {
+    "vespa_results": frozenset({"object", "fields", "score_scale"}),
+}
+ISO_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 OBJECT_SETTINGS = frozenset({"modified_field", "email_fields"})
 MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")  # a PostgreSQL identifier that needs no quoting
@@ -77,6 +86,18 @@ class AppConfig:
     def academic_year_start(self) -> str:
         return (self.raw.get("academic_year") or {}).get("start", DEFAULT_ACADEMIC_YEAR_START)
 
+    @property
+    def plausible_dates(self) -> dict[str, Any]:
+        """{earliest: 'YYYY-MM-DD', days_ahead: N}: the window of dates the marts accept."""
+        window = {**DEFAULT_PLAUSIBLE_DATES, **(self.raw.get("plausible_dates") or {})}
+        return {**window, "earliest": str(window["earliest"])}  # YAML reads an unquoted 2000-01-01 as a date
+
+    @property
+    def score_scale(self) -> dict[str, float]:
+        """{min, max} of the VESPA scores."""
+        spec = (self.raw.get("entities") or {}).get("vespa_results") or {}
+        return {**DEFAULT_SCORE_SCALE, **(spec.get("score_scale") or {})}
+
     def object_settings(self, object_key: str) -> dict[str, Any]:
         return dict((self.raw.get("objects") or {}).get(object_key) or {})
 
@@ -92,8 +113,11 @@ class AppConfig:
         """The mapping as dbt's `knack_mapping` var, with the defaults filled in."""
         mapping = dict(self.raw)
         mapping["academic_year"] = {"start": self.academic_year_start, **(self.raw.get("academic_year") or {})}
+        mapping["plausible_dates"] = self.plausible_dates
         mapping.setdefault("objects", {})
-        mapping.setdefault("entities", {})
+        mapping["entities"] = {name: dict(spec) for name, spec in (self.raw.get("entities") or {}).items()}
+        if "vespa_results" in mapping["entities"]:
+            mapping["entities"]["vespa_results"]["score_scale"] = self.score_scale
         return mapping
 
     def validate(self, metadata: dict[str, Any]) -> None:
@@ -146,6 +170,7 @@ def _check_shape(raw: dict[str, Any], where: str) -> None:
     if "analyst_role" in raw and not ROLE_NAME.match(str(raw["analyst_role"])):
         raise ConfigError(f"{where}: analyst_role is {raw['analyst_role']!r}; use lower-case letters, digits and _ "
                           "(a PostgreSQL role name), e.g. knackhouse_analyst")
+    _check_plausible_dates(raw.get("plausible_dates"), where)
     for object_key, settings in (raw.get("objects") or {}).items():
         unknown = set(settings or {}) - OBJECT_SETTINGS
         if unknown:
@@ -155,6 +180,12 @@ def _check_shape(raw: dict[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: unknown entity {name!r} (known: {', '.join(sorted(ENTITY_ATTRIBUTES))})")
         if not isinstance(spec, dict) or not spec.get("object"):
             raise ConfigError(f"{where}: entities.{name} must name its Knack object (object: object_N)")
+        unknown_keys = set(spec) - ENTITY_KEYS[name]
+        if unknown_keys:
+            raise ConfigError(f"{where}: entities.{name} has unknown setting {sorted(unknown_keys)[0]!r} "
+                              f"(known: {', '.join(sorted(ENTITY_KEYS[name]))})")
+        if "score_scale" in spec:
+            _check_score_scale(spec["score_scale"], f"{where}: entities.{name}.score_scale")
         required, optional = ENTITY_ATTRIBUTES[name]
         attributes = set(spec.get("fields") or {})
         if attributes - required - optional:
@@ -163,6 +194,32 @@ def _check_shape(raw: dict[str, Any], where: str) -> None:
             )
         if required - attributes:
             raise ConfigError(f"{where}: entities.{name}.fields must map {sorted(required - attributes)[0]!r}")
+
+
+def _check_plausible_dates(value: Any, where: str) -> None:
+    if value is None:
+        return
+    example = 'e.g. plausible_dates: {earliest: "2000-01-01", days_ahead: 366}'
+    if not isinstance(value, dict) or set(value) - set(DEFAULT_PLAUSIBLE_DATES):
+        raise ConfigError(f"{where}: plausible_dates takes earliest and days_ahead, {example}")
+    earliest = value.get("earliest", DEFAULT_PLAUSIBLE_DATES["earliest"])
+    if not ISO_DATE.match(str(earliest)):
+        raise ConfigError(f"{where}: plausible_dates.earliest is {earliest!r}; write it as YYYY-MM-DD, {example}")
+    days = value.get("days_ahead", DEFAULT_PLAUSIBLE_DATES["days_ahead"])
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise ConfigError(f"{where}: plausible_dates.days_ahead is {days!r}; use a whole number of days >= 0, "
+                          f"{example}")
+
+
+def _check_score_scale(value: Any, where: str) -> None:
+    example = "e.g. score_scale: {min: 1, max: 10}"
+    if not isinstance(value, dict) or set(value) != {"min", "max"}:
+        raise ConfigError(f"{where} must give min and max, {example}")
+    numbers = [value["min"], value["max"]]
+    if any(isinstance(n, bool) or not isinstance(n, int | float) for n in numbers):
+        raise ConfigError(f"{where}: min and max must be numbers, {example}")
+    if not value["min"] < value["max"]:
+        raise ConfigError(f"{where}: min {value['min']} must be below max {value['max']}, {example}")
 
 
 def load_app_config(path: Path | str | None = None) -> AppConfig:

@@ -36,6 +36,9 @@ ISO_RE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}"
 # ingest's notes in a record (ingest/values.py): the fields it removed NUL characters from
 INGEST_MARKER, NUL_REMOVED = "_knackhouse", "nul_removed"
 DEFAULT_FUTURE_TOLERANCE_MINUTES = 60
+# Unicode format characters that print as nothing (soft hyphen, zero-width spaces and joiners, direction
+# marks, word joiner, byte-order mark): removed from emails after NFKC, before they are compared
+INVISIBLE_RE = r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
 
 
 @dataclass
@@ -130,8 +133,13 @@ def _email_source(f: KnackField) -> str:
     return f"nullif(trim({value}), '')"
 
 
+def _unicode_clean(src: str) -> str:
+    """NFKC-normalised text without invisible format characters (a zero-width space pasted into an address)."""
+    return f"regexp_replace(normalize({src}, NFKC), {_lit(INVISIBLE_RE)}, '', 'g')"
+
+
 def _email_clean(src: str) -> str:
-    no_html = f"regexp_replace({src}, '<[^>]*>', '', 'g')"
+    no_html = f"regexp_replace({_unicode_clean(src)}, '<[^>]*>', '', 'g')"
     return (
         f"nullif(lower(trim(regexp_replace(replace({no_html}, '&nbsp;', ' '), '^[[:space:]]*mailto:', '', 'i'))), '')"
     )
@@ -281,11 +289,12 @@ def problem_checks(f: KnackField, zone: str) -> list[tuple[str, str]]:
     if f.type == "date_time":
         fmt = str(f.format.get("date_format") or "mm/dd/yyyy")
         return [(f"{present} and ({_wall(r, fmt)}) is null", "not a valid date/time")]
+    # any value present counts, not only scalars: a JSON object or array in a number field is a problem too
     if f.type in NUMERIC_TYPES:
-        return [(f"{_scalar(r)} is not null and ({_number(r)}) is null", "not a number")]
+        return [(f"{present} and ({_number(r)}) is null", "not a number")]
     if f.type == "boolean":
         expr = field_columns(f, zone)[0][0]
-        return [(f"{_scalar(r)} is not null and ({expr}) is null", "not a yes/no value")]
+        return [(f"{present} and ({expr}) is null", "not a yes/no value")]
     return []
 
 

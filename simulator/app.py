@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -123,9 +125,10 @@ class KnackApp:
                   when: datetime | None = None) -> None:
         """Set one field of a record as a Knack user or an import could, then its modified field (see `touch`).
 
-        Any value the field's type holds is taken as is: text with NUL characters (``"Jo\\x00hn"``, which
-        PostgreSQL cannot store), or for the modified field itself a far-future time (``datetime(9999, 12,
-        31, 23, 59)``, as a bad import leaves it), which then stays the record's modified time.
+        Any value the field's type holds is taken as is, however absurd: text with NUL characters
+        (``"Jo\\x00hn"``, which PostgreSQL cannot store), a score of 1e300, a JSON object in a number field, an
+        address with a zero-width space, or for the modified field itself a far-future time (``datetime(9999,
+        12, 31, 23, 59)``, as a bad import leaves it), which then stays the record's modified time.
         """
         with self.lock:
             table = self.tables[object_key]
@@ -134,6 +137,24 @@ class KnackApp:
             if field_key == self.modified_fields.get(object_key):
                 when = value
             self.touch(object_key, record_id, tuple(row), when=when)
+
+    def change_field_type(self, object_key: str, field_key: str, new_type: str,
+                          convert: Callable[[Any], Any] = lambda value: value,
+                          field_format: dict[str, Any] | None = None) -> None:
+        """What a builder's type change does in Knack: the metadata shows the new type and every stored value is
+        converted (`convert`, given each non-empty value), but no record's modified field moves, so an incremental
+        scan reads none of them."""
+        with self.lock:
+            table = self.tables[object_key]
+            position = table.index[field_key]
+            spec = table.fields[position]
+            new_format = spec.format if field_format is None else field_format
+            table.fields[position] = replace(spec, type=new_type, format=new_format)
+            for record_id, row in table.rows.items():
+                if row[position] is not None and row[position] != "":
+                    table.rows[record_id] = (*row[:position], convert(row[position]), *row[position + 1:])
+            table.version += 1
+            table.forget_rendered()
 
     def churn(self, object_key: str, rng: random.Random, inserts: int, deletes: int, modifies: int) -> None:
         """Change an object the way a busy app does while a client pages through it (page-shift fault)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -27,6 +28,7 @@ LONDON = "Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London"
 _EPOCH = datetime(1970, 1, 1)
 _EPOCH_ORDINAL = _EPOCH.toordinal()
 _TAG = re.compile(r"<[^>]*>")
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 def iana_zone(knack_timezone: str) -> ZoneInfo:
@@ -57,10 +59,12 @@ def id_created_at(record_id: str) -> datetime:
 
 
 def normalise_email(value: str | None) -> str | None:
-    """knackhouse's identity rule: HTML tags and `mailto:` removed, spaces removed, lower case."""
+    """knackhouse's identity rule: NFKC, invisible format characters, HTML tags, `mailto:` and spaces removed,
+    lower case."""
     if value is None:
         return None
-    text = html.unescape(_TAG.sub("", value)).replace("mailto:", "")
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", value))
+    text = html.unescape(_TAG.sub("", text)).replace("mailto:", "")
     text = "".join(text.split()).lower()
     return text or None
 

@@ -101,6 +101,7 @@ decided as (
         case
             when s.is_deleted then null
             when s.email is null then 'no_email'
+            when {{ is_implausible_date('s.activity_date') }} then 'implausible_date'
             when s.connection_knack_id is null then case when l.knack_id is null then 'no_establishment' end
             when l.knack_id is null then 'unknown_establishment'
             when not l.is_kept then 'cancelled_establishment'
@@ -108,6 +109,8 @@ decided as (
         case
             when s.is_deleted then null
             when s.email is null then 'student record has no usable email'
+            when {{ is_implausible_date('s.activity_date') }}
+                then {{ implausible_date_detail('upload date', 's.activity_date') }}
             when s.connection_knack_id is null then
                 case when l.knack_id is null then
                     'no connection and email domain ' || split_part(s.email, '@', 2) || ' matches no single establishment'

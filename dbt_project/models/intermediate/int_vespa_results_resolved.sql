@@ -13,6 +13,7 @@
 {#- a build re-resolves every result outside the frozen years, and in them only the records of new loads: a
     frozen year's results stay as they were resolved when it closed, like its fct partition, which a full
     refresh keeps too (hence full_refresh=false; reopening the year re-resolves it) -#}
+{%- set scores = ['w.vision', 'w.effort', 'w.systems', 'w.practice', 'w.attitude', 'w.overall'] -%}
 {%- set frozen = [] -%}
 {%- if is_incremental() -%}
     {%- set frozen = frozen_years(run_query('select academic_year from ' ~ this ~ ' group by 1').columns[0].values()) -%}
@@ -40,7 +41,11 @@ with_year as (
         t.is_deleted, t.load_id,
         e.knack_id as connected_knack_id,
         e.is_kept as connected_is_kept,
-        {{ academic_year('t.completed_date', 'e.academic_year_start') }} as academic_year
+        -- no year for an implausible date (9999-12-31 is no academic year 9999/10000); such a result is
+        -- quarantined, and re-resolved on every build as it belongs to no frozen year
+        case when not {{ is_implausible_date('t.completed_date') }} then
+            {{ academic_year('t.completed_date', 'e.academic_year_start') }}
+        end as academic_year
     from typed as t
     left join establishments as e on e.knack_id = t.establishment_knack_id
 ),
@@ -74,7 +79,9 @@ resolved as (
             when w.connected_knack_id is null then 'unknown_establishment'
             when not w.connected_is_kept then 'cancelled_establishment'
             when w.completed_date is null then 'no_completion_date'
+            when {{ is_implausible_date('w.completed_date') }} then 'implausible_date'
             when w.cycle is null then 'no_cycle'
+            when {{ is_out_of_scale(scores) }} then 'score_out_of_scale'
             when s.email is null then 'unknown_student'
         end as rejection_reason,
         case
@@ -85,7 +92,11 @@ resolved as (
             when not w.connected_is_kept
                 then 'connected establishment ' || w.establishment_knack_id || ' is not active'
             when w.completed_date is null then 'result has no completion date'
+            when {{ is_implausible_date('w.completed_date') }}
+                then {{ implausible_date_detail('completion date', 'w.completed_date') }}
             when w.cycle is null then 'result has no cycle'
+            when {{ is_out_of_scale(scores) }}
+                then {{ out_of_scale_detail(scores) }}
             when s.email is null
                 then 'no student ' || w.email || ' in academic year ' || w.academic_year
         end as rejection_detail

@@ -21,7 +21,11 @@ select
     knack_id,
     {{ normalise_email(entity_column('vespa_results', 'student_email') ~ '::text') }} as email,
     {{ entity_column('vespa_results', 'establishment', 'ids') }} as establishment_knack_ids,
-    {{ entity_column('vespa_results', 'cycle') }}::int as cycle,
+    -- a cycle that is no whole number of a few digits (1e300, 2.5, a JSON object) is no cycle: quarantined as
+    -- no_cycle, never a failed cast; read as text, so a field whose type changed still builds (the guards stop it)
+    case when {{ entity_column('vespa_results', 'cycle') }}::text ~ '^[-+]?[0-9]{1,9}(\.0*)?$'
+        then {{ entity_column('vespa_results', 'cycle') }}::text::numeric::int
+    end as cycle,
     {{ entity_column('vespa_results', 'vision') }}::numeric as vision,
     {{ entity_column('vespa_results', 'effort') }}::numeric as effort,
     {{ entity_column('vespa_results', 'systems') }}::numeric as systems,
