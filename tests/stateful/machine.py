@@ -246,7 +246,7 @@ class WarehouseMachine(RuleBasedStateMachine):
         self._note(f"move_student(index={index!r}, to={to!r})")
         student, school = self._pick(STUDENTS, index), self._pick(ESTABLISHMENTS, to)
         if student is not None and school is not None:
-            self._change(STUDENTS, student, S_ESTABLISHMENT, [school])
+            self._change(STUDENTS, student, S_ESTABLISHMENT, (school,))
 
     @rule(index=st.integers(0, 10_000))
     def change_role(self, index: int) -> None:
