@@ -37,9 +37,14 @@ def ensure_table(database_url: str) -> None:
 
 
 def record_start(database_url: str, run_id: str, started_at: datetime, *, dry_run: bool) -> None:
-    """Insert the run as `running`, so a crashed run stays visible as such."""
+    """Insert the run as `running`, so a crashed run stays visible as such. Called under the run lock, so a run
+    still `running` is one that ended without recording its outcome (killed): it is marked `killed`."""
     ensure_table(database_url)
     with closing(connect(database_url)) as conn, conn, conn.cursor() as cur:
+        cur.execute(
+            "update audit.runs set status = 'killed', message = %s where status = 'running'",
+            (f"the run ended without recording an outcome (killed, or its host lost); found by run {run_id}",),
+        )
         cur.execute(
             "insert into audit.runs (run_id, started_at, status, dry_run) values (%s, %s, 'running', %s)",
             (run_id, started_at, dry_run),

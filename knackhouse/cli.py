@@ -37,6 +37,12 @@ def _warehouse(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    from simulator.cli import add_arguments
+
+    add_arguments(parser)
+
+
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from simulator.cli import simulate
 
@@ -104,10 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     ci.set_defaults(handler=_flow_command("ci"))
 
     simulate = commands.add_parser("simulate", help="run the Knack API simulator in the foreground")
-    simulate.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = a free one)")
-    simulate.add_argument("--scale", type=float, default=1.0)
-    simulate.add_argument("--seed", type=int, default=42)
-    simulate.add_argument("--fixture", metavar="DIR", help="replay a fixed app from JSON files instead")
+    _simulate_arguments(simulate)
     simulate.set_defaults(handler=_simulate)
 
     warehouse = commands.add_parser("warehouse", help="the embedded PostgreSQL: start, stop, url")

@@ -157,6 +157,12 @@ class DemoApp(KnackApp):
         for year in range(self.first_year, self.first_year + self.history_years):
             for school in self.schools:
                 self._plan_year(school, year)
+        # a calendar-year school's current year starts before the split year's (January against August): an app
+        # starting between the two holds it too, or its first days would insert its whole year, backdated
+        for school in self.schools:
+            for year in range(self.first_year + school.planned_years,
+                              academic_start_year(self.today, YEAR_START[school.country]) + 1):
+                self._plan_year(school, year)
         self._run_events(self.now)
 
     def _make_establishments(self, rng: random.Random) -> None:

@@ -67,6 +67,23 @@ class SimulatorServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    @property
+    def control_url(self) -> str:
+        """Not Knack's: `POST <control_url>/advance?days=N` makes N days of ordinary change while serving."""
+        return f"http://127.0.0.1:{self.port}/_simulator"
+
+    def advance(self, days: int) -> dict[str, Any]:
+        """N simulated days of ordinary change (uploads, results, edits, deletions) while serving."""
+        advance = getattr(self.app, "advance", None)
+        if advance is None:
+            raise ValueError("this app replays a fixed fixture: it has no days of change")
+        with self.app.lock:
+            before = {key: set(t.rows) for key, t in self.app.tables.items()}
+            advance(days)
+            return {"today": self.app.today.isoformat(), "objects": {
+                key: {"records": len(t.rows), "created": len(set(t.rows) - before[key]),
+                      "deleted": len(before[key] - set(t.rows))} for key, t in self.app.tables.items()}}
+
     def bind(self) -> None:
         """Open the listening socket (port 0 → a free one) without serving yet."""
         if self._httpd is None:
@@ -168,6 +185,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         return
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        """The simulator's control endpoint (not Knack's, never rate limited): `/_simulator/advance?days=N`."""
+        sim = self.server.simulator
+        url = urlsplit(self.path)
+        length = _int(self.headers.get("Content-Length"), 0, minimum=0)
+        if length:
+            self.rfile.read(length)
+        if url.path.rstrip("/") != "/_simulator/advance":
+            self._send(404, _error("Not found (the control endpoint is POST /_simulator/advance?days=N)"))
+            return
+        if self.headers.get("X-Knack-REST-API-Key") != sim.api_key:
+            self._send(401, _error("Invalid API key: send the simulator's key as X-Knack-REST-API-Key"))
+            return
+        days = parse_qs(url.query).get("days", ["1"])[-1]
+        if not days.isdigit() or not 1 <= int(days) <= 366:
+            self._send(400, _error(f"days must be a whole number from 1 to 366, got {days!r}"))
+            return
+        try:
+            changed = sim.advance(int(days))
+        except ValueError as error:
+            self._send(400, _error(str(error)))
+            return
+        self._send(200, json.dumps(changed).encode())
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         sim = self.server.simulator

@@ -27,6 +27,17 @@ def test_crashed_run_stays_visible_as_running(database_url: str) -> None:
     assert audit.last_success(database_url) is None
 
 
+def test_a_killed_run_is_marked_killed_by_the_next_run(database_url: str) -> None:
+    audit.record_start(database_url, "killed", datetime(2026, 1, 5, 2, 0, tzinfo=UTC), dry_run=False)
+    audit.record_start(database_url, "next", datetime(2026, 1, 6, 2, 0, tzinfo=UTC), dry_run=False)
+    conn = connect(database_url)
+    with conn.cursor() as cur:
+        cur.execute("select run_id, status, coalesce(message like '%killed%', false) from audit.runs "
+                    "order by started_at")
+        assert cur.fetchall() == [("killed", "killed", True), ("next", "running", False)]
+    conn.close()
+
+
 def test_last_success_older_than_threshold_is_stale(database_url: str) -> None:
     start = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)
     audit.record_start(database_url, "r3", start, dry_run=False)

@@ -128,3 +128,26 @@ def test_reopening_the_year_lets_a_deleted_students_year_go_and_holds_back_its_r
     held_back = pipeline.query("select knack_id, reason from quarantine.rejected_records where knack_id = any(%s)"
                                " order by 1", ([k for (k,) in before["results"]],))
     assert held_back == [(k, "unknown_student") for (k,) in before["results"]]
+
+
+def test_a_student_deleted_after_the_year_closed_keeps_its_frozen_results_out_of_quarantine(deleted_student):
+    """A reconcile rewrites every raw row; the frozen year's results must not be resolved again (into the
+    quarantine, their student-year gone) while its frozen partition keeps publishing them."""
+    pipeline, _, _, _, before = deleted_student
+    held_back = pipeline.query("select knack_id, reason from quarantine.rejected_records where knack_id = any(%s)",
+                               ([k for (k,) in before["results"]],))
+    assert held_back == []
+
+
+def test_a_result_new_to_a_closed_year_is_held_back_not_lost(pipeline):
+    """A result created in Knack after its year closed can't enter the frozen partition: it is quarantined as
+    `closed_year` (until the year is reopened), never in neither the marts nor the quarantine."""
+    knack_id = pipeline.scalar("select knack_id from marts.fct_vespa_results where academic_year = %s "
+                               "order by knack_id limit 1", (CLOSED_YEAR,))
+    values = pipeline.app.tables[RESULTS].rows[knack_id]
+    created = pipeline.app.insert(RESULTS, values, pipeline.app.now)
+    pipeline.app.touch(RESULTS, created)  # Date Modified today, as Knack sets it on a new record
+    assert pipeline.run().exit_code == 0
+    assert pipeline.query("select reason from quarantine.rejected_records where knack_id = %s",
+                          (created,)) == [("closed_year",)]
+    assert pipeline.scalar("select count(*) from marts.fct_vespa_results where knack_id = %s", (created,)) == 0

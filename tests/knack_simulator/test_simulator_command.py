@@ -69,7 +69,7 @@ def test_simulate_stops_on_ctrl_c_even_when_started_with_sigint_ignored(tmp_path
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     assert process.stdout is not None
-    lines = [process.stdout.readline() for _ in range(5)]
+    lines = [process.stdout.readline() for _ in range(7)]
     assert lines[-1].startswith("serving"), lines
     code, out = stop(process)
     assert code == 0 and "stopped after 0 requests" in out

@@ -160,3 +160,18 @@ def test_result_emails_are_dirty_in_the_documented_shares(scanned: dict) -> None
     emails = [r["field_20_raw"] for r in scanned["object_4"]]
     html = sum(1 for e in emails if e.startswith("<a href="))
     assert 0.04 < html / len(emails) < 0.13
+
+
+def test_an_app_starting_before_the_split_year_creates_nothing_backdated_as_it_advances() -> None:
+    """Started in July, a calendar-year school's current year (from January) is generated with the app: a day
+    of change must not insert that year's records with creation dates months old (an incremental scan by
+    Date Modified would never see them)."""
+    from datetime import date as day
+
+    from simulator.knack_values import id_created_at
+
+    app = DemoApp(scale=0.01, seed=5, start=day(2026, 7, 29))
+    before = {key: set(table.rows) for key, table in app.tables.items()}
+    app.advance(1)
+    new = {rid for key, table in app.tables.items() for rid in set(table.rows) - before[key]}
+    assert all(id_created_at(rid).date() >= day(2026, 7, 28) for rid in new)

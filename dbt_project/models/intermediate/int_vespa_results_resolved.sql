@@ -10,9 +10,10 @@
     post_hook='{{ load_id_index() }}',
 ) }}
 
-{#- a build re-resolves every result outside the frozen years, and in them only the records of new loads: a
-    frozen year's results stay as they were resolved when it closed, like its fct partition, which a full
-    refresh keeps too (hence full_refresh=false; reopening the year re-resolves it) -#}
+{#- a build re-resolves every result outside the frozen years and never one it holds in them (a reconcile
+    rewrites every raw row): a frozen year's results stay as they were resolved when it closed, like its fct
+    partition, which a full refresh keeps too (hence full_refresh=false; reopening the year re-resolves it).
+    A record new to a frozen year can't enter its partition, so it is held back as `closed_year` -#}
 {%- set scores = ['w.vision', 'w.effort', 'w.systems', 'w.practice', 'w.attitude', 'w.overall'] -%}
 {%- set frozen = [] -%}
 {%- if is_incremental() -%}
@@ -51,15 +52,24 @@ with_year as (
 ),
 
 -- on a daily build: the results of new loads, and those the table holds outside the frozen years (found by
--- the year the table holds, so that the year is computed for them alone, not for all 1.4 M results)
+-- the year the table holds, so that the year is computed for them alone, not for all 1.4 M results); never
+-- one a frozen year holds live (the table's deletion flag of such a row stays as it was at closing: the
+-- quarantine reads the typed table's)
 to_resolve as (
     select * from with_year
     {%- if frozen %}
-    where knack_id in (
-            select knack_id from {{ this }}
-            where {{ outside_years(frozen, "coalesce(academic_year, '')") }}
+    where (
+            knack_id in (
+                select knack_id from {{ this }}
+                where {{ outside_years(frozen, "coalesce(academic_year, '')") }}
+            )
+            or {{ newer_load() }}
         )
-        or {{ newer_load() }}
+        and not exists (
+            select from {{ this }} as held
+            where held.knack_id = with_year.knack_id
+                and held.academic_year in {{ literal_list(frozen) }} and not held.is_deleted
+        )
     {%- endif %}
 ),
 
@@ -83,6 +93,9 @@ resolved as (
             when w.cycle is null then 'no_cycle'
             when {{ is_out_of_scale(scores) }} then 'score_out_of_scale'
             when s.email is null then 'unknown_student'
+            {%- if frozen %}
+            when w.academic_year in {{ literal_list(frozen) }} then 'closed_year'
+            {%- endif %}
         end as rejection_reason,
         case
             when w.email is null then 'result has no usable student email'
@@ -99,6 +112,11 @@ resolved as (
                 then {{ out_of_scale_detail(scores) }}
             when s.email is null
                 then 'no student ' || w.email || ' in academic year ' || w.academic_year
+            {%- if frozen %}
+            when w.academic_year in {{ literal_list(frozen) }}
+                then 'academic year ' || w.academic_year || ' is closed and its results frozen; '
+                    || 'knackhouse run --reopen-year ' || w.academic_year || ' takes this result in'
+            {%- endif %}
         end as rejection_detail
     from to_resolve as w
     left join student_years as s on s.email = w.email and s.academic_year = w.academic_year

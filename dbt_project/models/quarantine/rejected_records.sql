@@ -9,8 +9,13 @@ staff as (
     select * from {{ ref('int_staff_resolved') }}
 ),
 
+-- a frozen year's results keep the decision they had when it closed, not their deletion flag: the typed
+-- table says which are live today
 results as (
-    select * from {{ ref('int_vespa_results_resolved') }}
+    select r.knack_id, r.rejection_reason, r.rejection_detail, t.first_seen_at, t.last_seen_at, t.is_deleted
+    from {{ ref('int_vespa_results_resolved') }} as r
+    join {{ ref('int_vespa_results_typed') }} as t on t.knack_id = r.knack_id
+    where r.rejection_reason is not null
 ),
 
 rejected as (
