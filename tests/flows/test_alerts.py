@@ -4,9 +4,7 @@ nor the run. A local HTTP receiver stands in for Slack, Teams, ntfy or a JSON en
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -16,31 +14,14 @@ from knackhouse.errors import ConfigError
 from knackhouse.settings import Settings
 from simulator import DemoApp, SimulatorServer
 from tests.conftest import free_port, read_flow_run, wait_until
+from tests.receiver import receiving
 
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[int, list[tuple[str, dict]]]]:
     """An HTTP server on a free port recording each POST (path, JSON body); shut down after the test."""
-    received: list[tuple[str, dict]] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            received.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port, received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with receiving() as webhook:
+        yield webhook.port, webhook.posts
 
 
 def test_every_target_gets_the_alert_when_one_is_unreachable(receiver) -> None:

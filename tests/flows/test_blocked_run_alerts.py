@@ -3,23 +3,21 @@ a frozen run (here a real process that took the lock and was stopped with SIGSTO
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
 
 from flows.daily_sync import RunOptions, daily_sync
 from flows.lock import RunLocked
+from tests.receiver import receiving
 
 HOLD = ("import sys, time\nfrom flows.lock import run_lock\n"
         "with run_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)\n")
@@ -41,26 +39,9 @@ def frozen_holder(database_url: str) -> Iterator[subprocess.Popen[str]]:
 @pytest.fixture
 def alert_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     """A local webhook that records every alert posted to it, named in KNACKHOUSE_ALERT_WEBHOOK."""
-    received: list[dict[str, Any]] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("KNACKHOUSE_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
-    try:
-        yield received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with receiving() as webhook:
+        monkeypatch.setenv("KNACKHOUSE_ALERT_WEBHOOK", webhook.url("/hook"))
+        yield webhook.bodies
 
 
 def test_a_run_blocked_by_a_frozen_run_alerts_naming_the_holder_and_a_stale_lock(

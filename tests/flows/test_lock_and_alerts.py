@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from flows.alerts import send_alert
 from flows.lock import RunLocked, run_lock
+from tests.receiver import receiving
 
 
 def test_second_run_refuses_while_first_holds_the_lock(database_url: str) -> None:
@@ -50,24 +48,9 @@ def test_killed_process_releases_the_lock(database_url: str) -> None:
 
 
 def test_alert_posts_the_summary_to_the_webhook() -> None:
-    received: list[dict] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.handle_request, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/hook"
-    assert send_alert(url, {"headline": "daily-sync failed in ingest", "exit_code": 3})
-    thread.join(timeout=5)
-    server.server_close()
+    with receiving() as webhook:
+        assert send_alert(webhook.url("/hook"), {"headline": "daily-sync failed in ingest", "exit_code": 3})
+        received = webhook.bodies
     assert received == [{"text": "daily-sync failed in ingest", "headline": "daily-sync failed in ingest",
                          "exit_code": 3}]
 

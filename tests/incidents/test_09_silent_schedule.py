@@ -4,34 +4,20 @@ good load older than the freshness threshold says so loudly."""
 
 from __future__ import annotations
 
-import json
-import threading
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.receiver import receiving
 
 
 @pytest.fixture
 def receiver(monkeypatch):
     """A local webhook that keeps every alert it receives."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("KNACKHOUSE_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/alert")
-    yield received
-    server.shutdown()
+    with receiving() as webhook:
+        monkeypatch.setenv("KNACKHOUSE_ALERT_WEBHOOK", webhook.url())
+        yield webhook.bodies
 
 
 def test_each_failing_day_alerts_and_is_recorded(pipeline, receiver, monkeypatch):

@@ -10,13 +10,10 @@ on the check itself, tests/guards/test_mapped_field_types.py: a full refresh her
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 import pytest
 
 from simulator.demo_schema import R_CYCLE, RESULTS
+from tests.receiver import receiving
 
 ROLE = "entities.vespa_results.fields.cycle"
 
@@ -24,27 +21,9 @@ ROLE = "entities.vespa_results.fields.cycle"
 @pytest.fixture
 def alerts(monkeypatch):
     """A local webhook keeping every alert it receives."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("KNACKHOUSE_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/alert")
-    try:
-        yield received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with receiving() as receiver:
+        monkeypatch.setenv("KNACKHOUSE_ALERT_WEBHOOK", receiver.url())
+        yield receiver.bodies
 
 
 def test_a_mapped_field_changing_type_blocks_the_publish_and_says_which(pipeline, alerts):
