@@ -503,19 +503,7 @@ class ObjectScan:
             rows = list(raw.rows_to_retire(self._connection, plan.table_name, batch))
             if not rows:
                 continue
-            columns = list(zip(*rows, strict=True))
-            id_array = pa.array(columns[0], pa.string())
-            table = pa.Table.from_arrays([
-                id_array,
-                pa.array(columns[1], pa.string()),
-                pa.array(columns[2], TIMESTAMP),
-                pa.array(columns[3], TIMESTAMP),
-                pa.array(columns[4], TIMESTAMP),
-                pa.array(columns[5], TIMESTAMP),
-                pa.array([self.run_at] * len(rows), TIMESTAMP),
-                id_array,
-            ], schema=ARROW_SCHEMA)
-            self.sink(Chunk(plan.object_key, table, 0))
+            self.sink(Chunk(plan.object_key, retired_table(rows, self.run_at), 0))
 
 
 def _digest(page: Page) -> bytes:
@@ -530,6 +518,22 @@ def _modified_at(raw_value: Any, zone: ZoneInfo) -> datetime | None:
         return true_instant(raw_value, zone)
     except (OverflowError, ValueError):
         return None
+
+
+def retired_table(rows: list[tuple[Any, ...]], run_at: datetime) -> pa.Table:
+    """Raw rows (`raw.rows_to_retire`: id, record, created, modified, first seen, last seen) marked deleted now."""
+    columns = list(zip(*rows, strict=True))
+    id_array = pa.array(columns[0], pa.string())
+    return pa.Table.from_arrays([
+        id_array,
+        pa.array(columns[1], pa.string()),
+        pa.array(columns[2], TIMESTAMP),
+        pa.array(columns[3], TIMESTAMP),
+        pa.array(columns[4], TIMESTAMP),
+        pa.array(columns[5], TIMESTAMP),
+        pa.array([run_at] * len(rows), TIMESTAMP),
+        id_array,
+    ], schema=ARROW_SCHEMA)
 
 
 def empty_table() -> pa.Table:

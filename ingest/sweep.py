@@ -48,7 +48,7 @@ from psycopg2 import sql
 from ingest import raw
 from ingest.client import KnackClient
 from ingest.dates import DATE_FORMATS, created_at, true_instant
-from ingest.scan import ARROW_SCHEMA, TIMESTAMP, ScanPlan, ScanStats
+from ingest.scan import ARROW_SCHEMA, RETIRE_CHUNK, TIMESTAMP, ScanPlan, ScanStats, retired_table
 from ingest.settings import DATASET_NAME, ROWS_PER_PAGE
 
 log = logging.getLogger(__name__)
@@ -486,10 +486,10 @@ class ObjectSweep:
             return
         if self._upserts:
             self.sink(self._upsert_table())
-        for batch in raw.chunks(sorted(self._retire), 5000):
+        for batch in raw.chunks(sorted(self._retire), RETIRE_CHUNK):
             rows = list(raw.rows_to_retire(self.connection, self.plan.table_name, batch))
             if rows:
-                self.sink(_retired_table(rows, self.run_at))
+                self.sink(retired_table(rows, self.run_at))
 
     def _upsert_table(self) -> pa.Table:
         records = list(self._upserts.values())
@@ -510,20 +510,6 @@ class ObjectSweep:
             id_array,
         ], schema=ARROW_SCHEMA)
 
-
-def _retired_table(rows: list[tuple[Any, ...]], run_at: datetime) -> pa.Table:
-    columns = list(zip(*rows, strict=True))
-    id_array = pa.array(columns[0], pa.string())
-    return pa.Table.from_arrays([
-        id_array,
-        pa.array(columns[1], pa.string()),
-        pa.array(columns[2], TIMESTAMP),
-        pa.array(columns[3], TIMESTAMP),
-        pa.array(columns[4], TIMESTAMP),
-        pa.array(columns[5], TIMESTAMP),
-        pa.array([run_at] * len(rows), TIMESTAMP),
-        id_array,
-    ], schema=ARROW_SCHEMA)
 
 
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from simulator import DemoApp, SimulatorServer
-from tests.conftest import wait_until
+from tests.conftest import stop_process_group, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 POOL = "knackhouse-test"
@@ -85,12 +84,7 @@ def worker(deployed: subprocess.CompletedProcess[str], environment: dict[str, st
     try:
         yield process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        stop_process_group(process)
 
 
 def _run_to_the_end(**kwargs: object):

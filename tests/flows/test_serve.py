@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flows.cli import deployment
 from knackhouse.settings import Settings
-from tests.conftest import wait_until
+from tests.conftest import stop_process_group, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,12 +44,7 @@ def _serve_until(tmp_path, env: dict[str, str], marker: str, *args: str) -> str:
 
         return wait_until(printed, 240, f"{marker!r} from knackhouse serve")
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        stop_process_group(process)
 
 
 def test_serve_without_a_server_prints_the_next_three_run_times(tmp_path) -> None:
