@@ -455,6 +455,7 @@ class _Run:
             return
         log.warning("loading the packages a previous ingest run left unfinished")
         _archive_completed_packages(pipeline)
+        _drop_half_deleted_extracts(pipeline)
         try:
             if pipeline.list_extracted_load_packages():
                 pipeline.normalize()
@@ -677,6 +678,24 @@ def _archive_completed_packages(pipeline: Any) -> None:
             log.warning("archiving package %s: it was loaded before the previous run was killed", load_id)
             storage.storage.rename_tree(storage.get_normalized_package_path(load_id),
                                         storage.get_loaded_package_path(load_id))
+
+
+def _drop_half_deleted_extracts(pipeline: Any) -> None:
+    """Remove the extracted packages a kill caught while dlt's normalize was deleting them.
+
+    Normalize commits a package's normalized copy, then deletes its extracted files ("do not kill this
+    process"); a SIGKILL in between leaves an extracted folder whose schema.json may already be gone, and every
+    later `normalize()` fails on it. Such a folder is debris: its normalized twin is pending or loaded, or,
+    without a schema, it can't be normalized at all and its records are read from Knack again (cursors are only
+    ever the committed ones).
+    """
+    extracted = Path(pipeline.working_dir) / "normalize" / "extracted"
+    committed = set(pipeline.list_normalized_load_packages())
+    committed |= {p.name for p in (Path(pipeline.working_dir) / "load" / "loaded").glob("*")}
+    for folder in sorted(extracted.glob("*")) if extracted.is_dir() else []:
+        if folder.name in committed or not (folder / "schema.json").exists():
+            log.warning("removing extracted package %s: a previous run was killed while dlt deleted it", folder.name)
+            shutil.rmtree(folder)
 
 
 __all__ = ["IngestResult", "ObjectLoad", "run_ingest"]

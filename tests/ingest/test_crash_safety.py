@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -89,5 +90,33 @@ def test_a_run_killed_between_a_package_s_completion_and_its_archiving_is_finish
         ingest(sim)
     monkeypatch.undo()
     ingest(sim)
+    for object_key, ids in demo_app.truth().live_ids.items():
+        assert set(raw.rows(object_key)) == set(ids), object_key
+
+
+class _KilledWhileDeleting(BaseException):
+    """Stands in for a SIGKILL while dlt's normalize deletes a package it has just committed."""
+
+
+def test_a_run_killed_while_normalize_deletes_its_extracted_files_does_not_wedge_the_next_run(
+        demo_app, serve, ingest, raw, monkeypatch) -> None:
+    from dlt.common.storages.load_package import PackageStorage
+
+    delete_package = PackageStorage.delete_package
+
+    def delete_schema_then_die(self: PackageStorage, load_id: str, not_exists_ok: bool = False) -> None:
+        package = Path(self.storage.make_full_path(self.get_package_path(load_id)))
+        if package.parent.name != "extracted":
+            return delete_package(self, load_id, not_exists_ok)
+        (package / "schema.json").unlink()  # the first file rmtree took before the kill
+        raise _KilledWhileDeleting(load_id)
+
+    sim = serve(demo_app)
+    monkeypatch.setattr(PackageStorage, "delete_package", delete_schema_then_die)
+    with pytest.raises(_KilledWhileDeleting):
+        ingest(sim)
+    monkeypatch.undo()
+    ingest(sim)
+    ingest(sim)  # and the run after it too
     for object_key, ids in demo_app.truth().live_ids.items():
         assert set(raw.rows(object_key)) == set(ids), object_key
