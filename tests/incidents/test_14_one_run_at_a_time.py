@@ -40,8 +40,8 @@ def test_a_second_run_during_the_first_refuses_and_loads_nothing(pipeline):
 
 
 def test_there_is_one_entry_point_and_one_schedule():
-    from flows.cli import DEFAULT_CRON, deployment
-    from knackhouse.settings import Settings
+    from flows.cli import deployment
+    from knackhouse.settings import DEFAULT_CRON, Settings
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"knackhouse": "knackhouse.cli:main"}
