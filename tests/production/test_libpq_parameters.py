@@ -1,9 +1,10 @@
 """Every libpq parameter of KNACKHOUSE_DATABASE_URL reaches every tool alike: psycopg2 (knackhouse's own SQL),
-dlt (ingest), dbt (the build) and SQLAlchemy (Great Expectations), each checked on a session it opens to a
+dlt (ingest), dbt (the build) and Great Expectations (the guards), each checked on a session it opens to a
 TLS-only PostgreSQL whose superuser password needs URL escaping."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -42,15 +43,29 @@ def _dlt(url: str, tmp_path: Path) -> tuple:
         return tuple(client.execute_sql(PROBE)[0])
 
 
-def _sqlalchemy(url: str) -> tuple:
-    import sqlalchemy
+def _great_expectations(url: str) -> tuple:
+    """The probe through a GX postgres datasource set up as the guards set theirs up (expectations/gx_checkpoint.py:
+    its connection string a ${variable} GX substitutes from the environment)."""
+    import great_expectations as gx
 
-    engine = sqlalchemy.create_engine(warehouse.sqlalchemy_url(url))
+    from expectations.gx_checkpoint import CONNECTION_ENV
+
+    previous = os.environ.get(CONNECTION_ENV)
+    os.environ[CONNECTION_ENV] = warehouse.sqlalchemy_url(url)
     try:
-        with engine.connect() as connection:
-            return tuple(connection.exec_driver_sql(PROBE).one())
+        context = gx.get_context(mode="ephemeral")
+        source = context.data_sources.add_postgres("probe", connection_string="${" + CONNECTION_ENV + "}")
+        engine = source.get_engine()
+        try:
+            with engine.connect() as connection:
+                return tuple(connection.exec_driver_sql(PROBE).one())
+        finally:
+            engine.dispose()
     finally:
-        engine.dispose()
+        if previous is None:
+            os.environ.pop(CONNECTION_ENV, None)
+        else:
+            os.environ[CONNECTION_ENV] = previous
 
 
 DBT_PROJECT = """name: probe
@@ -80,7 +95,7 @@ TOOLS: dict[str, Callable[..., tuple]] = {
     "psycopg2": lambda url, tmp_path: _psycopg2(url),
     "dlt": _dlt,
     "dbt": _dbt,
-    "sqlalchemy (GX)": lambda url, tmp_path: _sqlalchemy(url),
+    "great_expectations": lambda url, tmp_path: _great_expectations(url),
 }
 
 
@@ -194,7 +209,7 @@ def silent_server() -> Iterator[tuple[int, Callable[[], list[float]]]]:
 @pytest.mark.parametrize("tool", TOOLS)
 def test_each_tool_gives_up_after_the_urls_connect_timeout(silent_server: tuple[int, Callable[[], list[float]]],
                                                            tool: str, tmp_path: Path) -> None:
-    # below every tool's own default (knackhouse 5 s, dbt 10 s, dlt 15 s, SQLAlchemy none): only the URL's 2 s
+    # below every tool's own default (knackhouse 5 s, dbt 10 s, dlt 15 s, GX none): only the URL's 2 s
     # makes each connection give up within 4 s
     port, closed = silent_server
     url = f"postgresql://postgres:x@127.0.0.1:{port}/postgres?sslmode=disable&connect_timeout=2"
