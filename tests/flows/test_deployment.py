@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from knackhouse.settings import DEFAULT_CRON, DEFAULT_TIMEZONE
 from simulator import DemoApp, SimulatorServer
 from tests.conftest import stop_process_group, wait_until
 
@@ -156,6 +157,8 @@ def test_prefect_deploy_with_the_prefect_yaml_registers_the_same_deployment(envi
     assert deployment.global_concurrency_limit is not None and deployment.global_concurrency_limit.limit == 1
     assert deployment.work_pool_name == POOL
     assert deployment.entrypoint == "flows/daily_sync.py:daily_sync"
+    (schedule,) = deployment.schedules  # prefect.yaml's own: the settings' defaults (prefect reads no KNACKHOUSE_*)
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == (DEFAULT_CRON, DEFAULT_TIMEZONE)
     (step,) = deployment.pull_steps
     assert step["prefect.deployments.steps.set_working_directory"]["directory"] == str(REPO)
 
