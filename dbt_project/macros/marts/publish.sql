@@ -1,5 +1,5 @@
 {% macro publish_marts(marts_schema='marts', candidate_schema='marts_candidate', reopen_years=none) %}
-    {#- copy every candidate mart into `marts` in ONE batch wrapped in begin … commit (all or nothing):
+    {#- copy every candidate mart into `marts` in ONE batch wrapped in begin ... commit (all or nothing):
         each plain table is dropped (cascade, reverse dependency order) and re-created `like` its candidate
         (including all), its rows copied, then the foreign keys between the published tables re-added (`like`
         copies none). fct_vespa_results keeps its partitioned parent in `marts` (created if missing); each
