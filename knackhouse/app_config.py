@@ -1,4 +1,4 @@
-"""The app mapping: which Knack object and field hold what (format in docs/architecture.md).
+"""The app mapping: which Knack object and field hold what (format in README.md, "The app mapping").
 
 `load_app_config()` reads the YAML named by KNACKHOUSE_APP_CONFIG (default: the bundled demo app's
 mapping) and checks its shape; `AppConfig.validate(metadata)` checks every object and field key

@@ -1,7 +1,7 @@
 """SQL for the staging layer, generated from a Knack app's stored metadata (any app, no per-app code).
 
-Each Knack field becomes one or more typed columns (docs/architecture.md "Staging column
-conventions"); values that cannot be parsed become NULL and a row in `stg_knack__parse_problems`.
+Each Knack field becomes one or more typed columns (docs/architecture.md, "Staging:
+generated for any app"); values that cannot be parsed become NULL and a row in `stg_knack__parse_problems`.
 """
 
 from __future__ import annotations

@@ -134,6 +134,7 @@ class WarehouseMachine(RuleBasedStateMachine):
         self.dirty = True                  # Knack changed since the last good run
         self.pending_keys: set[str] = set()  # student keys a re-upload must keep
         self.failed = False
+        self.rerun_done = False            # an unchanged daily rerun ran since Knack last changed
         self.steps = 0
         self.boundaries = 0
         if ctx.template:  # the copy holds the first load of this same app (the generator is deterministic)
@@ -318,9 +319,14 @@ class WarehouseMachine(RuleBasedStateMachine):
         self._fail(problems, what)
         return outcome
 
+    # A second unchanged rerun in a row proves nothing the first did not: without this, Hypothesis's first
+    # (simplest) sequence of a soak is nothing but daily runs.
+    @precondition(lambda self: self.dirty or not self.rerun_done)
     @rule()
     def daily(self) -> None:
+        was_dirty = self.dirty
         self._run("daily run")
+        self.rerun_done = not was_dirty
 
     @rule()
     def reconcile(self) -> None:

@@ -1,7 +1,11 @@
 {% macro publish_marts(marts_schema='marts', candidate_schema='marts_candidate', reopen_years=none) %}
-    {#- move every candidate mart into `marts` in ONE transaction: plain tables are swapped by rename
-        (old copy dropped), fct_vespa_results keeps its parent in `marts` and only its open-year
-        partitions are detached/replaced; frozen partitions are never touched. Grants re-applied. -#}
+    {#- copy every candidate mart into `marts` in ONE batch wrapped in begin ... commit (all or nothing):
+        each plain table is dropped (cascade, reverse dependency order) and re-created `like` its candidate
+        (including all), its rows copied, then the foreign keys between the published tables re-added (`like`
+        copies none). fct_vespa_results keeps its partitioned parent in `marts` (created if missing); each
+        candidate partition is dropped, re-created and copied unless its year is frozen (hash in
+        audit.frozen_partitions) and already published, in which case it is left as is, unless reopened.
+        The analyst grants are re-applied last. -#}
     {%- set tables = ['dim_establishments', 'dim_students', 'dim_staff', 'bridge_staff_students'] -%}
     {#- a year is frozen when the build recorded its hash in audit.frozen_partitions (the build's
         as-of date decided it), so publish needs no date of its own -#}
