@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import date, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,15 +22,6 @@ ENTRYPOINT = "flows/daily_sync.py:daily_sync"
 PROJECT_DIR = Path(__file__).resolve().parents[1]  # the folder holding flows/: what a process worker runs
 
 
-def _as_of(text: str | None) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise ConfigError(f"--as-of must be YYYY-MM-DD, got {text!r}") from error
-
-
 def _quiet_logs_off_terminal() -> None:
     """Terminal: Prefect's progress logs; otherwise (CI, workers) only warnings and above."""
     if not sys.stderr.isatty():
@@ -39,21 +30,18 @@ def _quiet_logs_off_terminal() -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """One run of daily-sync against the configured app; returns the contract's exit code."""
-    if not settings.knack_app_id or not settings.knack_api_key:
-        raise ConfigError("KNACK_APP_ID and KNACK_API_KEY must be set for `knackhouse run` "
-                          "(try `knackhouse demo` to see it work against the simulator)")
     configure_environment(settings)
     _quiet_logs_off_terminal()
-    from flows.lock import check_session
-    from knackhouse.warehouse import resolve_url
+    from flows.preflight import check_run
 
-    check_session(resolve_url(settings))  # an unreachable, refusing or pooled database: one line, before Prefect
+    # credentials, flags, mapping, database and the mapping against Knack's metadata: one line, before Prefect
+    checked = check_run(settings, as_of=args.as_of, reopen_years=args.reopen_year)
     from flows.alerts import check_urls
     from flows.daily_sync import RunOptions, run_flow
 
     check_urls(settings.alert_urls)
     options = RunOptions(dry_run=args.dry_run, full_refresh=args.full_refresh, reconcile=args.reconcile,
-                         reopen_years=list(args.reopen_year or []), as_of=_as_of(args.as_of))
+                         reopen_years=checked.reopen_years, as_of=checked.as_of)
     outcome = with_prefect_api(lambda: run_flow(settings, options=options))
     print(outcome.summary.get("headline", ""))
     print(f"report: {outcome.report_path}")

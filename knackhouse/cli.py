@@ -6,7 +6,6 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from knackhouse import __version__
 from knackhouse.errors import KnackhouseError, NotBuiltYet
 from knackhouse.settings import Settings, configure_environment
 
@@ -63,12 +62,23 @@ def _flow_command(name: str) -> Handler:
     return handler
 
 
+class _Version(argparse.Action):
+    """`--version`, reading the installed version only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        import knackhouse
+
+        print(f"knackhouse {knackhouse.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="knackhouse",
         description="Copy a Knack app into PostgreSQL and model it into tables analysts can trust.",
     )
-    parser.add_argument("--version", action="version", version=f"knackhouse {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser("demo", help="run the daily flow against the bundled simulator, end to end")
