@@ -335,7 +335,10 @@ def load_app_config(path: Path | str | None = None) -> AppConfig:
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise ConfigError(f"{where}: not valid YAML ({error})") from error
+        mark = getattr(error, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        reason = " ".join(str(getattr(error, "problem", None) or error).split())  # one line
+        raise ConfigError(f"{where}: not valid YAML{at} ({reason})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping at the top, found {type(raw).__name__}")
     _check_shape(raw, where)
