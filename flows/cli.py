@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from knackhouse.errors import ConfigError
 from knackhouse.settings import Settings, configure_environment
+from knackhouse.warehouse import DEMO_DATABASE
 
 T = TypeVar("T")
 
@@ -209,8 +210,6 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
     return outcomes
 
 
-DEMO_DATABASE = "knackhouse_demo"
-
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     """Embedded warehouse + simulator: initial load, then --days simulated days; prints each report.
@@ -228,6 +227,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     outcomes = _simulated_runs(settings, database_url, args.scale, args.seed, args.days, incident_day)
     print(f"\nreports: {settings.home / 'reports'}")
     print(f"query the marts: psql '{masked_url(database_url)}' -c 'select * from marts.dim_students limit 10'")
+    print("or, later: psql \"$(knackhouse warehouse url --demo)\"")
     return 0 if all(o.exit_code in (0, 1) for o in outcomes) else max(o.exit_code for o in outcomes)
 
 

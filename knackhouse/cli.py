@@ -32,7 +32,10 @@ def _warehouse(args: argparse.Namespace, settings: Settings) -> int:
         stopped = warehouse.stop_embedded(settings)
         print("stopped the embedded PostgreSQL" if stopped else "the embedded PostgreSQL was not running")
     else:
-        print(warehouse.masked_url(warehouse.resolve_url(settings)))  # the password never: it shows as ***
+        url = warehouse.resolve_url(settings)
+        if args.demo:  # the database `knackhouse demo` builds its marts in, on the same server
+            url = warehouse.with_database(url, warehouse.DEMO_DATABASE)
+        print(warehouse.masked_url(url))  # the password never: it shows as ***
     return 0
 
 
@@ -125,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     warehouse = commands.add_parser("warehouse", help="the embedded PostgreSQL: start, stop, url")
     warehouse.add_argument("action", choices=["start", "stop", "url"])
+    warehouse.add_argument("--demo", action="store_true",
+                           help="with url: the database `knackhouse demo` builds its marts in")
     warehouse.set_defaults(handler=_warehouse)
     return parser
 
