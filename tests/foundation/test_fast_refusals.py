@@ -195,3 +195,15 @@ def test_help_loads_none_of_the_heavy_libraries():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_refusal_loads_none_of_the_heavy_libraries(tmp_path, knack):
+    """The checks end before dlt, dbt, Prefect or GX are imported: that is what makes them fast."""
+    mapping = _mapping(tmp_path, "objects:\n  object_99: {modified_field: field_1}\n")
+    code = ("import sys; from knackhouse.cli import main; code = main(['run']); "
+            f"print(code, sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    env = {"PATH": os.environ.get("PATH", ""), "KNACKHOUSE_HOME": str(tmp_path / "home"), **knack,
+           "KNACKHOUSE_APP_CONFIG": mapping}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert "object_99" in done.stderr
+    assert done.stdout.strip() == "2 []"
