@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from knackhouse.errors import KnackhouseError, NotBuiltYet
+from knackhouse.errors import ConfigError, KnackhouseError, NotBuiltYet
 from knackhouse.settings import Settings, configure_environment
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -22,6 +22,8 @@ def _not_built(command: str) -> Handler:
 def _warehouse(args: argparse.Namespace, settings: Settings) -> int:
     from knackhouse import warehouse
 
+    if args.demo and args.action != "url":
+        raise ConfigError("--demo goes with `knackhouse warehouse url` only")
     if args.action == "start":
         if settings.database_url:
             warehouse.check_connection(settings.database_url)
