@@ -210,7 +210,6 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
     return outcomes
 
 
-
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     """Embedded warehouse + simulator: initial load, then --days simulated days; prints each report.
 
