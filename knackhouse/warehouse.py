@@ -325,6 +325,10 @@ def tables_in(cursor: Any, schema: str) -> list[str]:
     return [row[0] for row in cursor.fetchall()]
 
 
+# the database `knackhouse demo` works in, on the warehouse's server (re-created by each demo)
+DEMO_DATABASE = "knackhouse_demo"
+
+
 def create_database(server_url: str, dbname: str, *, replace: bool = False) -> str:
     """Create `dbname` on the server (first dropping it when `replace`); returns its URL. Only its owner may
     connect or make temporary tables there (PUBLIC's default rights are revoked); publishing grants the
