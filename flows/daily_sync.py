@@ -428,7 +428,6 @@ def _run_logged(settings: Settings, database_url: str, options: RunOptions, logg
                 raise GuardFailed("; ".join(problems))
             current = "publish"
             _timed(steps, current, lambda: publish_task(settings, database_url, run_id, options.reopen_years))
-            say("publish: marts published")
             summary.update(status="success", headline="all steps passed; marts published")
         if postponed:
             summary["headline"] += f"; {postponed}"
@@ -442,6 +441,9 @@ def _run_logged(settings: Settings, database_url: str, options: RunOptions, logg
                        unchanged=UNCHANGED[current], headline=f"daily-sync crashed in task {current}: {error}")
     if not options.dry_run:
         summary["rows_per_mart"] = _rows_per_mart(database_url)
+        if current == "publish" and summary["status"] == "success":
+            marts = summary["rows_per_mart"]
+            say(f"publish: {len(marts)} marts published, {sum(marts.values()):,} rows")
         summary["quarantined"] = _quarantined(database_url)
         summary["business_filters"] = _business_filters(database_url)
     summary["step_seconds"] = steps
