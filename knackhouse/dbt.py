@@ -211,11 +211,12 @@ class DbtProject:
         return env
 
     def _ready(self) -> None:
-        if not (self.dir / "dbt_project.yml").exists() or not (self.profiles_dir / "profiles.yml").exists():
+        if not (self.dir / "dbt_project.yml").exists():
             self.prepare()
         elif not self.objects:
             self.objects = read_metadata(self.database_url)
         self._write_vars()
+        self.write_profile()  # this project's warehouse, whichever one the home's last run used
         self._env()
 
     def console_flags(self) -> list[str]:
