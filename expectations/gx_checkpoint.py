@@ -131,3 +131,11 @@ def run_checkpoint(settings: Settings, conn: Any, database_url: str, run_id: str
     if url and url.startswith("file://") and not Path(url[len("file://"):]).exists():
         url = None
     return CheckpointOutcome(success, url, result_path)
+
+
+def build_data_docs(settings: Settings) -> str | None:
+    """(Re)build the GX Data Docs from the stored validation results; the site's index as a file:// URL."""
+    context = _context(settings)
+    context.build_data_docs()
+    urls = context.get_docs_sites_urls()
+    return urls[0]["site_url"] if urls else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import closing
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from knackhouse.warehouse import connect
@@ -84,10 +84,3 @@ def last_success(database_url: str) -> datetime | None:
         cur.execute("select max(finished_at) from audit.runs where status = 'success' and not dry_run")
         return cur.fetchone()[0]
 
-
-def stale_by(database_url: str, now: datetime, threshold: timedelta) -> timedelta | None:
-    """How long past the threshold the last successful load is (None if fresh or never loaded)."""
-    last = last_success(database_url)
-    if last is None or now - last <= threshold:
-        return None
-    return now - last

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from knackhouse.errors import ConfigError
+from knackhouse.output import OUTPUT
 from knackhouse.settings import Settings, configure_environment
 from knackhouse.warehouse import DEMO_DATABASE
 
@@ -23,16 +23,21 @@ ENTRYPOINT = "flows/daily_sync.py:daily_sync"
 PROJECT_DIR = Path(__file__).resolve().parents[1]  # the folder holding flows/: what a process worker runs
 
 
-def _quiet_logs_off_terminal() -> None:
-    """Terminal: Prefect's progress logs; otherwise (CI, workers) only warnings and above."""
-    if not sys.stderr.isatty():
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+def _console(args: argparse.Namespace) -> None:
+    """Quiet by default: one line per step, Prefect's console only warnings (its logs still reach its API and
+    the run's flow.log); `-v`: every tool's own output instead (knackhouse.output)."""
+    from knackhouse.output import configure
+
+    verbose = bool(getattr(args, "verbose", False))
+    configure(verbose=verbose)
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """One run of daily-sync against the configured app; returns the contract's exit code."""
     configure_environment(settings)
-    _quiet_logs_off_terminal()
+    _console(args)
     from flows.preflight import check_run
 
     # credentials, flags, mapping, database and the mapping against Knack's metadata: one line, before Prefect
@@ -203,11 +208,29 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
                              "(--reconcile) so raw retires them")
                     incident, reconcile = None, True
             options = RunOptions(as_of=app.today, reconcile=reconcile)
+            print(f"\n=== day {day} ({app.today}): {story} ===", flush=True)
             outcome = with_prefect_api(partial(run_flow, sim_settings, secret_free_url(database_url), options))
-            print(f"\n=== day {day} ({app.today}): {story} ===")
-            print(Path(outcome.report_path).read_text() if outcome.report_path else outcome.summary)
+            if OUTPUT.verbose and outcome.report_path:
+                print(Path(outcome.report_path).read_text())
+            print(f"day {day}: {_day_line(outcome)}")
+            print(f"report: {outcome.report_path}", flush=True)
             outcomes.append(outcome)
     return outcomes
+
+
+def _day_line(outcome: Any) -> str:
+    """`SUCCESS (exit 0): all steps passed; marts published`."""
+    summary = outcome.summary
+    return f"{str(summary.get('status', '')).upper()} (exit {outcome.exit_code}): {summary.get('headline', '')}"
+
+
+def _days_summary(outcomes: list[Any]) -> str:
+    """The demo's last lines: one per simulated day."""
+    lines = [f"\nsummary of {len(outcomes)} days:"]
+    for day, outcome in enumerate(outcomes):
+        as_of = (outcome.summary.get("options") or {}).get("as_of")
+        lines.append(f"  day {day} ({as_of}): {_day_line(outcome)}")
+    return "\n".join(lines)
 
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -218,12 +241,13 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     the same result as the first.
     """
     configure_environment(settings)
-    _quiet_logs_off_terminal()
+    _console(args)
     from knackhouse.warehouse import create_database, masked_url, resolve_url
 
     database_url = create_database(resolve_url(settings), DEMO_DATABASE, replace=True)
     incident_day = max(1, args.days // 2) if args.days else None
     outcomes = _simulated_runs(settings, database_url, args.scale, args.seed, args.days, incident_day)
+    print(_days_summary(outcomes))
     print(f"\nreports: {settings.home / 'reports'}")
     print(f"query the marts: psql '{masked_url(database_url)}' -c 'select * from marts.dim_students limit 10'")
     print("or, later: psql \"$(knackhouse warehouse url --demo)\"")
@@ -235,7 +259,7 @@ def ci(args: argparse.Namespace, settings: Settings) -> int:
     import uuid
 
     configure_environment(settings)
-    _quiet_logs_off_terminal()
+    _console(args)
     from knackhouse.warehouse import create_database, drop_database, resolve_url
 
     server = resolve_url(settings)

@@ -17,11 +17,17 @@ from prefect.tasks import exponential_backoff
 
 from flows import alerts, audit, report
 from flows.lock import RunLocked, run_lock
+from knackhouse import output
 from knackhouse.errors import ConfigError, GuardFailed, KnackApiError, KnackApiRefused, KnackhouseError
-from knackhouse.settings import DATABASE_PASSWORD_ENV, Settings, secure_home
+from knackhouse.settings import (
+    DATABASE_PASSWORD_ENV,
+    DEFAULT_FRESHNESS_HOURS,
+    DEFAULT_FRESHNESS_WARN_HOURS,
+    Settings,
+    secure_home,
+)
 from knackhouse.warehouse import connect, password_of, relation_exists, tables_in, with_password, without_password
 
-FRESHNESS_ENV = "KNACKHOUSE_FRESHNESS_HOURS"
 LOCK_WAIT_ENV = "KNACKHOUSE_LOCK_WAIT_SECONDS"
 KNACK_RETRIES_ENV = "KNACKHOUSE_KNACK_RETRIES"
 T = TypeVar("T")
@@ -86,9 +92,15 @@ def _with_secrets(settings: Settings) -> Settings:
     """The parameters' settings with the secrets the environment holds (the API key, the database password,
     the alert URLs)."""
     env = Settings.from_env()
+    # the freshness hours, like the alert URLs, are the environment's where the parameters left the defaults
+    default_freshness = (settings.freshness_warn_hours, settings.freshness_hours) == (
+        DEFAULT_FRESHNESS_WARN_HOURS, DEFAULT_FRESHNESS_HOURS)
     return replace(settings, knack_api_key=settings.knack_api_key or env.knack_api_key,
                    database_password=settings.database_password or env.database_password,
-                   alert_urls=settings.alert_urls or env.alert_urls)
+                   alert_urls=settings.alert_urls or env.alert_urls,
+                   freshness_warn_hours=env.freshness_warn_hours if default_freshness
+                   else settings.freshness_warn_hours,
+                   freshness_hours=env.freshness_hours if default_freshness else settings.freshness_hours)
 
 
 def run_flow(settings: Settings, database_url: str | None = None, options: RunOptions | None = None) -> RunOutcome:
@@ -138,34 +150,53 @@ def ingest_task(settings: Settings, database_url: str, options: RunOptions, run_
                       full_refresh=options.full_refresh, run_id=run_id, sweep=settings.deletion_sweep)
 
 
-@task(name="dbt build")
-def dbt_build_task(settings: Settings, database_url: str, options: RunOptions) -> Any:
-    """Build staging, intermediate and marts_candidate with their tests; log each node's result."""
+def say(line: str) -> None:
+    """A step's one line: the flow's log, and the console of the command that runs it (knackhouse.output)."""
+    get_run_logger().info("%s", line)
+    output.step(line)
+
+
+@task(name="source freshness")
+def freshness_task(settings: Settings, database_url: str) -> Any:
+    """`dbt source freshness` before anything is read: how late each object's last successful load, and the
+    last published run, are (None before the first published run: nothing can be late yet)."""
     from knackhouse.app_config import load_app_config
     from knackhouse.dbt import DbtProject
 
-    logger = get_run_logger()
+    if audit.last_success(database_url) is None:
+        return None
+    project = DbtProject(settings, database_url, mapping=load_app_config(settings.app_config))
+    project.prepare()
+    return project.source_freshness()
+
+
+@task(name="dbt build")
+def dbt_build_task(settings: Settings, database_url: str, options: RunOptions) -> Any:
+    """Build staging, intermediate and marts_candidate with their tests (each node's result: the run's dbt.log
+    and the report)."""
+    from knackhouse.app_config import load_app_config
+    from knackhouse.dbt import DbtProject
+
     project = DbtProject(settings, database_url, mapping=load_app_config(settings.app_config))
     project.prepare()
     dbt_vars: dict[str, Any] = {"reopen_years": options.reopen_years}
     if options.as_of:
         dbt_vars["as_of_date"] = options.as_of.isoformat()
     result = project.build(full_refresh=options.full_refresh, vars=dbt_vars)
-    for node in result.results:
-        logger.info("dbt %s: %s (%.1f s)%s", node.unique_id, node.status, node.execution_time,
-                    f" - {node.message}" if node.status not in ("success", "pass") and node.message else "")
+    say(result.summary_line("dbt build"))
     return result
 
 
 @task(name="dbt docs")
 def dbt_docs_task(settings: Settings, database_url: str) -> str | None:
-    """dbt docs (models, columns, lineage) from the build's manifest, linked from the report."""
+    """Static dbt docs (models, columns, lineage; one page a browser opens from file://), linked from the report."""
     from knackhouse.app_config import load_app_config
     from knackhouse.dbt import DbtProject
 
     project = DbtProject(settings, database_url, mapping=load_app_config(settings.app_config))
     try:
-        return (project.docs_generate(compile=False) / "index.html").as_uri()
+        project.docs_generate(compile=False)
+        return project.static_docs.as_uri()
     except RuntimeError as error:  # the docs are a convenience: the run goes on and says why they are missing
         get_run_logger().warning("dbt docs not generated: %s", error)
         return None
@@ -308,17 +339,49 @@ def _alert(settings: Settings, summary: dict[str, Any], logger: Any) -> None:
 
 def _run_locked(settings: Settings, database_url: str, options: RunOptions, logger: Any) -> RunOutcome:
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    with output.run_logs(settings.home, run_id) as log_files:
+        return _run_logged(settings, database_url, options, logger, run_id, log_files)
+
+
+def _freshness(settings: Settings, database_url: str, summary: dict[str, Any], logger: Any) -> None:
+    """`dbt source freshness` decides: a source past its error hours makes the run's data STALE (loud in the
+    report, alerted), past its warn hours it is a warning; each source's age goes to the report."""
+    try:
+        result = freshness_task(settings, database_url)
+    except Exception as error:  # noqa: BLE001 - a check, not the run's work: the step that needs it fails
+        logger.warning("source freshness not checked: %s", error)
+        return
+    if result is None:
+        return
+    from knackhouse.dbt import short_name
+
+    rows = [{"source": short_name(n.unique_id), "status": n.status,
+             "age_hours": None if n.age_seconds is None else round(n.age_seconds / 3600, 2)} for n in result.results]
+    summary["freshness"] = rows
+    late = {status: [r for r in rows if r["status"] == status] for status in ("warn", "error", "runtime error")}
+    line = (f"source freshness: {len(rows)} sources, {len(late['warn'])} warn, {len(late['error'])} error"
+            + "".join(f"\n  {status}: " + ", ".join(r["source"] for r in late[status])
+                      for status in late if late[status]))
+    say(line)
+    if late["error"]:
+        age = max(r["age_hours"] or 0.0 for r in late["error"])
+        summary["stale"] = (f"last successful load was {age:.0f} h ago (threshold {settings.freshness_hours:g} h): "
+                            + ", ".join(r["source"] for r in late["error"]))
+        logger.warning("STALE: %s", summary["stale"])
+    if late["runtime error"] or not result.results:
+        logger.warning("source freshness not measured: %s", result.exception or
+                       ", ".join(r["source"] for r in late["runtime error"]))
+
+
+def _run_logged(settings: Settings, database_url: str, options: RunOptions, logger: Any, run_id: str,
+                log_files: dict[str, Any]) -> RunOutcome:
     started = datetime.now(UTC)
     as_of = options.as_of or started.date()
     steps: dict[str, float] = {}
     summary: dict[str, Any] = {"run_id": run_id, "status": "running", "dry_run": options.dry_run,
-                               "started_at": started.isoformat(), "options": asdict(options)}
-    threshold = timedelta(hours=_env_float(FRESHNESS_ENV, 36.0))
-    stale = audit.stale_by(database_url, started, threshold)
-    if stale is not None:
-        summary["stale"] = (f"last successful load was {stale.total_seconds() / 3600:.0f} h ago "
-                            f"(threshold {threshold.total_seconds() / 3600:.0f} h)")
-        logger.warning("STALE: %s", summary["stale"])
+                               "started_at": started.isoformat(), "options": asdict(options),
+                               "logs": {name: str(path) for name, path in log_files.items()}}
+    _timed(steps, "source freshness", lambda: _freshness(settings, database_url, summary, logger))
     if not options.dry_run:
         audit.record_start(database_url, run_id, started, dry_run=False)
     current = "ingest"
@@ -326,6 +389,7 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
     try:
         options = _scheduled_reconcile(settings, database_url, options, started, summary, logger)
         ingest_result = _timed(steps, "ingest", lambda: ingest_task(settings, database_url, options, run_id))
+        say(_ingest_line(ingest_result))
         summary["api_requests"] = ingest_result.api_requests
         summary["records_per_object"] = {o.object_key: _object_figures(o) for o in ingest_result.objects}
         summary["postponed"] = list(ingest_result.postponed)
@@ -355,6 +419,7 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
                                                                   ingest_result, built.success,
                                                                   options.full_refresh))
             summary["guard_results"] = [_guard_figures(g) for g in guards.results]
+            say(_guards_line(guards))
             summary["data_docs_url"] = guards.data_docs_url
             summary["guard_plots"] = list(guards.plot_paths)
             problems = [] if built.success else [f"dbt tests failed: {dbt_failed}"]
@@ -376,6 +441,9 @@ def _run_locked(settings: Settings, database_url: str, options: RunOptions, logg
                        unchanged=UNCHANGED[current], headline=f"daily-sync crashed in task {current}: {error}")
     if not options.dry_run:
         summary["rows_per_mart"] = _rows_per_mart(database_url)
+        if current == "publish" and summary["status"] == "success":
+            marts = summary["rows_per_mart"]
+            say(f"publish: {len(marts)} marts published, {sum(marts.values()):,} rows")
         summary["quarantined"] = _quarantined(database_url)
         summary["business_filters"] = _business_filters(database_url)
     summary["step_seconds"] = steps
@@ -407,6 +475,27 @@ def _housekeeping(settings: Settings, started: datetime, logger: Any, *, prune: 
         secure_home(settings.home)
     except OSError as error:  # housekeeping never fails a run that did its work
         logger.warning("housekeeping of %s failed: %s", settings.home, error)
+
+
+def _ingest_line(result: Any) -> str:
+    """`ingest: 4 objects, 12 requests, 35 records read (3 new, 2 changed, 0 retired)`."""
+    objects = list(result.objects)
+    total = {name: sum(getattr(o, name, 0) or 0 for o in objects)
+             for name in ("records_fetched", "inserted", "updated", "retired")}
+    line = (f"ingest: {len(objects)} objects, {result.api_requests} requests, {total['records_fetched']} records "
+            f"read ({total['inserted']} new, {total['updated']} changed, {total['retired']} retired)")
+    return line + (f", {len(result.postponed)} postponed" if result.postponed else "")
+
+
+def _guards_line(guards: Any) -> str:
+    """`guards: 14 passed, 1 warned, 0 failed` and each failing guard by name."""
+    failed, warned = list(guards.failures), [r for r in guards.results if not r.passed and r.severity != "error"]
+    passed = len(guards.results) - len(failed) - len(warned)
+    line = f"guards: {passed} passed, {len(warned)} warned, {len(failed)} failed"
+    for label, found in (("failed", failed), ("warned", warned)):
+        if found:
+            line += f"\n  {label}: " + ", ".join(g.name for g in found)
+    return line
 
 
 def _read_any(ingest_result: Any) -> bool:

@@ -36,6 +36,11 @@ def render(summary: Mapping[str, Any]) -> str:
                   f"- left unchanged: {summary.get('unchanged', '')}", ""]
     lines += [f"- started {summary.get('started_at')}, finished {summary.get('finished_at')}",
               f"- Knack API requests: {summary.get('api_requests')}", ""]
+    freshness = summary.get("freshness") or []
+    if freshness:
+        lines += ["## Source freshness (before this run read anything)", ""]
+        lines += _table(["source", "status", "last successful load (h ago)"],
+                        [[f.get("source"), f.get("status"), f.get("age_hours")] for f in freshness]) + [""]
     postponed = summary.get("postponed") or []
     if postponed:
         lines += ["## Postponed (daily request budget)", ""]
@@ -90,6 +95,10 @@ def render(summary: Mapping[str, Any]) -> str:
              (("dbt docs", "dbt_docs"), ("GX Data Docs", "data_docs_url"), ("growth plot", "growth_plot"))]
     if any(url for _, url in links):
         lines += ["## Links", ""] + [f"- {name}: {url}" for name, url in links if url] + [""]
+    logs = summary.get("logs") or {}
+    if logs:
+        lines += ["## Logs (full output of each tool)", ""] + [f"- {name}: {path}" for name, path in logs.items()]
+        lines.append("")
     return "\n".join(lines)
 
 

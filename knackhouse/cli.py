@@ -133,12 +133,39 @@ def build_parser() -> argparse.ArgumentParser:
     warehouse.add_argument("--demo", action="store_true",
                            help="with url: the database `knackhouse demo` builds its marts in")
     warehouse.set_defaults(handler=_warehouse)
+    _add_dbt_commands(commands)
+    for quiet_by_default in (demo, run, ci):
+        quiet_by_default.add_argument("-v", "--verbose", action="store_true",
+                                      help="every tool's own output (dbt's lines, Prefect's logs) on the console")
     return parser
+
+
+def _add_dbt_commands(commands: argparse._SubParsersAction) -> None:
+    """`knackhouse dbt ARGS` and `knackhouse docs` (knackhouse/dbt_cli.py)."""
+    def handler(name: str) -> Handler:
+        def run(args: argparse.Namespace, settings: Settings) -> int:
+            from knackhouse import dbt_cli
+
+            return int(getattr(dbt_cli, name)(args, settings))
+
+        return run
+
+    dbt = commands.add_parser("dbt", add_help=False, help="any dbt command on the project knackhouse runs, with "
+                              "its profile (e.g. `knackhouse dbt test -s marts`)")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, metavar="ARGS")
+    dbt.set_defaults(handler=handler("dbt"))
+    docs = commands.add_parser("docs", help="build static dbt docs and GX Data Docs; print where they are")
+    docs.set_defaults(handler=handler("docs"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["dbt"]:  # everything after `dbt` is dbt's, its options too
+        args = parser.parse_args(["dbt"])
+        args.dbt_args = argv[1:]
+    else:
+        args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
         configure_environment(settings)

@@ -3,7 +3,7 @@
 - dlt's loaded packages (`dlt/pipelines/*/load/loaded/*`): every one. Their rows are in raw_knack and their
   state in the destination; they are full copies of the records (names, emails). Packages a crashed run
   left (`load/new`, `load/normalized`) are never touched: the next run loads them first.
-- Files older than `KNACKHOUSE_RETENTION_DAYS` (by modification time): reports, GX validation results and
+- Files older than `KNACKHOUSE_RETENTION_DAYS` (by modification time): reports, runs' logs, GX validation results and
   their Data Docs pages, dbt's logs and target files (the ones a build still uses are rewritten every run),
   and what a killed run left in `dlt/import` (its package, if extracted, holds its own copies).
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from knackhouse.settings import Settings
 
 # folders under KNACKHOUSE_HOME whose files are pruned by age
-AGED = ("reports", "dbt/logs", "dbt/target", "dlt/import", "gx/gx/uncommitted/validations",
+AGED = ("reports", "logs", "dbt/logs", "dbt/target", "dlt/import", "gx/gx/uncommitted/validations",
         "gx/gx/uncommitted/data_docs/local_site/validations")
 LOADED_PACKAGES = "dlt/pipelines/*/load/loaded/*"
 

@@ -16,6 +16,8 @@ DEFAULT_HOME = ".knackhouse"
 DATABASE_PASSWORD_ENV = "KNACKHOUSE_DATABASE_PASSWORD"
 DEFAULT_RETENTION_DAYS = 14.0
 DEFAULT_LOCK_STALE_HOURS = 6.0
+DEFAULT_FRESHNESS_WARN_HOURS = 26.0
+DEFAULT_FRESHNESS_HOURS = 36.0
 PRIVATE_UMASK = 0o077  # KNACKHOUSE_HOME holds records (dlt's packages) and tool state: its owner's alone
 # folders of the home whose modes their own program manages: PostgreSQL refuses a data dir it did not set up,
 # and `run` holds the embedded server's socket
@@ -60,6 +62,10 @@ class Settings:
     future_tolerance_minutes: int = DEFAULT_FUTURE_TOLERANCE_MINUTES
     deletion_sweep: bool = False         # KNACKHOUSE_DELETION_SWEEP: the daily deletion sweep (ingest/sweep.py)
     reconcile_every_days: int = 7        # KNACKHOUSE_RECONCILE_EVERY_DAYS: a complete reconcile this often (0: never)
+    # dbt source freshness (the run's first step): a source whose last successful load is older warns, older
+    # than freshness_hours it is STALE (loud in the report, alerted)
+    freshness_warn_hours: float = DEFAULT_FRESHNESS_WARN_HOURS   # KNACKHOUSE_FRESHNESS_WARN_HOURS
+    freshness_hours: float = DEFAULT_FRESHNESS_HOURS             # KNACKHOUSE_FRESHNESS_HOURS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +91,9 @@ class Settings:
                                                    DEFAULT_FUTURE_TOLERANCE_MINUTES, "minutes"),
             deletion_sweep=_flag(env, "KNACKHOUSE_DELETION_SWEEP", False),
             reconcile_every_days=_whole_number(env, "KNACKHOUSE_RECONCILE_EVERY_DAYS", 7, "days (0 turns it off)"),
+            freshness_warn_hours=_non_negative(env, "KNACKHOUSE_FRESHNESS_WARN_HOURS", DEFAULT_FRESHNESS_WARN_HOURS,
+                                               "hours"),
+            freshness_hours=_non_negative(env, "KNACKHOUSE_FRESHNESS_HOURS", DEFAULT_FRESHNESS_HOURS, "hours"),
         )
 
     def state_dir(self, name: str) -> Path:

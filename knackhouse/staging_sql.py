@@ -418,8 +418,27 @@ def model_yaml(obj: KnackObject, by_key: dict[str, KnackObject]) -> dict[str, An
     }
 
 
+def freshness(warn_hours: float, error_hours: float) -> dict[str, Any]:
+    """dbt's freshness thresholds, in whole minutes (dbt counts are integers; 0 means any age is late)."""
+    def after(hours: float) -> dict[str, Any]:
+        return {"count": max(0, int(hours * 60)), "period": "minute"}
+
+    return {"warn_after": after(min(warn_hours, error_hours)), "error_after": after(error_hours)}
+
+
+def last_load_query(object_key: str) -> str:
+    """When ingest last loaded the object successfully (audit.object_loads; never: the epoch, so it is late)."""
+    return ("select coalesce(max(finished_at), timestamptz 'epoch') from audit.object_loads"
+            f" where object_key = '{object_key}' and status = 'ok' and not dry_run")
+
+
+LAST_RUN_QUERY = ("select coalesce(max(finished_at), timestamptz 'epoch') from audit.runs"
+                  " where status = 'success' and not dry_run")
+
+
 def render_project(objects: list[KnackObject], email_fields: dict[str, list[str]],
-                   future_tolerance_minutes: int = DEFAULT_FUTURE_TOLERANCE_MINUTES) -> dict[str, str]:
+                   future_tolerance_minutes: int = DEFAULT_FUTURE_TOLERANCE_MINUTES,
+                   freshness_hours: tuple[float, float] = (26.0, 36.0)) -> dict[str, str]:
     """File name -> text for the generated staging folder."""
     for obj in objects:
         marked = set(email_fields.get(obj.key, []))
@@ -439,23 +458,34 @@ def render_project(objects: list[KnackObject], email_fields: dict[str, list[str]
             ],
         }
     )
+    # `dbt source freshness` (the flow's first step): each object's last successful load, and the last
+    # successful run (marts published), against the warn/error hours of the settings
+    thresholds = freshness(*freshness_hours)
     sources = {
         "name": "raw_knack",
         "schema": "raw_knack",
-        "loaded_at_field": "_last_seen_at",
-        "freshness": {"warn_after": {"count": 26, "period": "hour"}, "error_after": {"count": 74, "period": "hour"}},
+        "config": {"freshness": thresholds},
         "tables": [
             {
                 "name": o.table,
                 "description": f"Knack object {o.name} ({o.key}) as loaded by ingest",
                 "meta": {"object_key": o.key},
+                "config": {"loaded_at_query": last_load_query(o.key)},
             }
             for o in objects
         ],
     }
+    runs = {
+        "name": "knackhouse_runs",
+        "schema": "audit",
+        "description": "knackhouse's own record of its runs",
+        "config": {"freshness": thresholds},
+        "tables": [{"name": "runs", "description": "one row per daily-sync run; fresh = marts published lately",
+                    "config": {"loaded_at_query": LAST_RUN_QUERY}}],
+    }
     files["_knack__models.yml"] = yaml.safe_dump({"version": 2, "models": models}, sort_keys=False, allow_unicode=True)
     files["_knack__sources.yml"] = yaml.safe_dump(
-        {"version": 2, "sources": [sources]}, sort_keys=False, allow_unicode=True
+        {"version": 2, "sources": [sources, runs]}, sort_keys=False, allow_unicode=True
     )
     return files
 

@@ -282,6 +282,25 @@ def dbt_env(url: str) -> dict[str, str]:
     return env
 
 
+# the libpq parameters dbt-postgres's profile has fields for (the others reach knackhouse's own dbt runs as
+# libpq variables, dbt_env)
+DBT_PROFILE_FIELDS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name",
+                      "keepalives_idle")
+
+
+def dbt_profile(url: str) -> dict[str, Any]:
+    """The fields of a dbt-postgres profile for this URL, without the password (never written to disk)."""
+    parts = ConnectionParts.from_url(url)
+    profile: dict[str, Any] = {"type": "postgres", "host": parts.host, "port": int(parts.port), "user": parts.user,
+                               "dbname": parts.dbname}
+    given = parts.parameters
+    for name in DBT_PROFILE_FIELDS:
+        value = given.get(name, DBT_PROFILE_PARAMS[name][1] if name in DBT_PROFILE_PARAMS else None)
+        if value is not None:
+            profile[name] = int(value) if name in INTEGER_PARAMS else value
+    return profile
+
+
 def dlt_credentials(url: str) -> str:
     """The connection string dlt's postgres destination accepts (it needs a host)."""
     return ConnectionParts.from_url(url).url()

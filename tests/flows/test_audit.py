@@ -38,10 +38,10 @@ def test_a_killed_run_is_marked_killed_by_the_next_run(database_url: str) -> Non
     conn.close()
 
 
-def test_last_success_older_than_threshold_is_stale(database_url: str) -> None:
+def test_last_success_is_when_the_newest_successful_run_finished(database_url: str) -> None:
     start = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)
     audit.record_start(database_url, "r3", start, dry_run=False)
-    audit.record_finish(database_url, "r3", start, {"status": "success"})
-    now = start + timedelta(hours=40)
-    assert audit.stale_by(database_url, now, timedelta(hours=36)) == timedelta(hours=40)
-    assert audit.stale_by(database_url, now, timedelta(hours=48)) is None
+    audit.record_finish(database_url, "r3", start + timedelta(hours=1), {"status": "success"})
+    audit.record_start(database_url, "r4", start + timedelta(hours=30), dry_run=False)
+    audit.record_finish(database_url, "r4", start + timedelta(hours=31), {"status": "failed"})
+    assert audit.last_success(database_url) == start + timedelta(hours=1)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -139,7 +140,7 @@ def demo_run(server_url, tmp_path_factory):
 def test_the_demo_runs_days_with_an_incident_and_says_how_to_query(demo_run):
     done = demo_run
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert done.stdout.count("# knackhouse daily-sync") == 3
+    assert len(re.findall(r"^report: .+\.md$", done.stdout, re.M)) == 3
     assert "=== day 2" in done.stdout
     assert "query the marts: psql" in done.stdout and "reports:" in done.stdout
     assert (done.home / "reports").is_dir()
@@ -171,6 +172,20 @@ def test_the_demo_ends_with_a_published_day_after_its_incident_is_cleaned_up(dem
     days = done.stdout.split("\n=== day ")[1:]
     assert "scripted incident" in days[1] and ": FAILED" in days[1]
     assert "operator deleted" in days[2] and ": SUCCESS" in days[2]
+
+
+def test_the_demo_prints_each_day_header_before_that_days_steps_and_ends_with_a_summary(demo_run):
+    done = demo_run
+    days = done.stdout.split("\n=== day ")[1:]
+    assert len(days) == 3
+    for day, text in enumerate(days):
+        header, _, body = text.partition("\n")
+        assert header.startswith(f"{day} (")
+        steps = body.split(f"\nday {day}: ")[0]  # what the day printed before its own outcome line
+        assert re.search(r"^ingest: \d+ objects", steps, re.M), text
+    summary = days[-1].split("\nsummary of 3 days:\n")[1].splitlines()[:3]
+    found = [re.match(r"  day (\d) \(\d{4}-\d\d-\d\d\): (SUCCESS|FAILED) \(exit \d\): ", line) for line in summary]
+    assert [(m.group(1), m.group(2)) for m in found if m] == [("0", "SUCCESS"), ("1", "FAILED"), ("2", "SUCCESS")]
 
 
 def test_a_green_day_is_completed_in_prefect(green_day):

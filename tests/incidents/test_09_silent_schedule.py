@@ -66,3 +66,14 @@ def test_the_schedule_is_a_prefect_deployment_with_a_cron():
     deployed = deployment(Settings(home=Path("/tmp")), cron="30 1 * * *", timezone="Europe/London")
     assert deployed.schedules[0].schedule.cron == "30 1 * * *"
     assert deployed.schedules[0].schedule.timezone == "Europe/London"
+
+
+def test_freshness_is_measured_per_source_by_dbt_and_a_warning_is_not_stale(pipeline, receiver, monkeypatch):
+    monkeypatch.setenv("KNACKHOUSE_FRESHNESS_WARN_HOURS", "0")
+    outcome = pipeline.day()
+    statuses = {f["source"]: f["status"] for f in outcome.summary["freshness"]}
+    tables = {row[0] for row in pipeline.query("select table_name from raw_knack._knack_objects")}
+    assert set(statuses) == {f"raw_knack.{t}" for t in tables} | {"knackhouse_runs.runs"}
+    assert set(statuses.values()) == {"warn"}
+    assert outcome.exit_code == 0 and "stale" not in outcome.summary
+    assert "STALE DATA" not in pipeline.report(outcome) and not receiver

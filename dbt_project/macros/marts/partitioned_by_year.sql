@@ -159,6 +159,8 @@
     {% endcall %}
 
     {{ run_hooks(post_hooks) }}
+    {#- descriptions of the yml as comments on the parent (partitions are read through it) -#}
+    {% do persist_docs(target, model) %}
     {{ adapter.commit() }}
     {{ return({'relations': [target]}) }}
 {% endmaterialization %}

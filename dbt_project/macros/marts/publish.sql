@@ -52,6 +52,11 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
+    {%- for t in tables + ['fct_vespa_results'] -%}
+        {%- if adapter.get_relation(database=target.database, schema=candidate_schema, identifier=t) -%}
+            {%- do sql.append(copy_comments_sql(candidate_schema ~ '.' ~ t, marts_schema ~ '.' ~ t)) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- do sql.append(grant_analyst_sql(marts_schema)) -%}
     {%- do sql.append("commit;") -%}
     {% do run_query(sql | join('\n')) %}
