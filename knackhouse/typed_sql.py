@@ -22,14 +22,23 @@ SEVERITIES = ("warn", "error")
 DEFAULT_SEVERITY = "warn"
 DANGLING = "knack__dangling_connections"
 PERSIST_DOCS = {"relation": True, "columns": True}
+MAX_IDENTIFIER = 63  # PostgreSQL cuts longer names
 
 
 def typed_model(obj: KnackObject) -> str:
     return f"knack__{obj.table}"
 
 
+def link_table(obj: KnackObject, f: KnackField) -> str:
+    """`<table>__<field slug>`; past PostgreSQL's 63 characters, cut and made unique by the field key's hash."""
+    name = f"{obj.table}__{f.slug}"
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    return f"{name[:MAX_IDENTIFIER - 9]}_{hashlib.sha256(f'{obj.key}.{f.key}'.encode()).hexdigest()[:8]}"
+
+
 def link_model(obj: KnackObject, f: KnackField) -> str:
-    return f"knack__{obj.table}__{f.slug}"
+    return f"knack__{link_table(obj, f)}"
 
 
 def connections(obj: KnackObject, by_key: dict[str, KnackObject]) -> list[tuple[KnackField, KnackObject]]:
@@ -81,7 +90,7 @@ def link_sql(obj: KnackObject, f: KnackField, target: KnackObject, rebuild: bool
     config = _config(
         materialized="'incremental'",
         schema=f"'{SCHEMA}'",
-        alias=f"'{obj.table}__{f.slug}'",
+        alias=f"'{link_table(obj, f)}'",
         incremental_strategy="'append'",
         on_schema_change="'fail'",
         full_refresh="true" if rebuild else "none",
@@ -111,7 +120,7 @@ def dangling_sql(links: list[tuple[KnackObject, KnackField, KnackObject]]) -> st
     for obj, f, target in links:
         parts.append(
             f"select {staging_sql._lit(obj.key)}::text as object_key, {staging_sql._lit(f.key)}::text as field_key,"
-            f" {staging_sql._lit(obj.table + '__' + f.slug)}::text as link_table,"
+            f" {staging_sql._lit(link_table(obj, f))}::text as link_table,"
             f" {staging_sql._lit(target.key)}::text as target_object_key,\n"
             "    links.from_knack_id, links.to_knack_id,\n"
             "    case when targets.knack_id is null then 'no such record' else 'deleted' end::text as reason\n"

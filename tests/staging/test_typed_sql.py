@@ -54,3 +54,14 @@ def test_a_table_not_built_yet_needs_no_rebuild() -> None:
     files = typed_sql.render_project(_objects(), {}, {})
     assert all("full_refresh=none" in text for name, text in files.items()
                if name.endswith(".sql") and name != "knack__dangling_connections.sql")
+
+
+def test_a_link_table_name_past_postgres_limit_is_cut_and_stays_unique() -> None:
+    objects = _objects()
+    orders = next(o for o in objects if o.key == "object_4")
+    orders.table = "o" * 40
+    first, second = (f for f in orders.fields if f.type == "connection" and f.key in ("field_43", "field_66"))
+    first.slug = second.slug = "a_connection_with_a_label_long_enough_to_cut"
+    names = {typed_sql.link_table(orders, first), typed_sql.link_table(orders, second)}
+    assert len(names) == 2
+    assert all(len(name) == 63 for name in names)
