@@ -7,28 +7,20 @@ import os
 import sys
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import date, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from knackhouse.errors import ConfigError
 from knackhouse.settings import Settings, configure_environment
+from knackhouse.warehouse import DEMO_DATABASE
 
 T = TypeVar("T")
 
 DEPLOYMENT_NAME = "daily"
 ENTRYPOINT = "flows/daily_sync.py:daily_sync"
 PROJECT_DIR = Path(__file__).resolve().parents[1]  # the folder holding flows/: what a process worker runs
-
-
-def _as_of(text: str | None) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise ConfigError(f"--as-of must be YYYY-MM-DD, got {text!r}") from error
 
 
 def _quiet_logs_off_terminal() -> None:
@@ -39,21 +31,18 @@ def _quiet_logs_off_terminal() -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """One run of daily-sync against the configured app; returns the contract's exit code."""
-    if not settings.knack_app_id or not settings.knack_api_key:
-        raise ConfigError("KNACK_APP_ID and KNACK_API_KEY must be set for `knackhouse run` "
-                          "(try `knackhouse demo` to see it work against the simulator)")
     configure_environment(settings)
     _quiet_logs_off_terminal()
-    from flows.lock import check_session
-    from knackhouse.warehouse import resolve_url
+    from flows.preflight import check_run
 
-    check_session(resolve_url(settings))  # an unreachable, refusing or pooled database: one line, before Prefect
+    # credentials, flags, mapping, database and the mapping against Knack's metadata: one line, before Prefect
+    checked = check_run(settings, as_of=args.as_of, reopen_years=args.reopen_year)
     from flows.alerts import check_urls
     from flows.daily_sync import RunOptions, run_flow
 
     check_urls(settings.alert_urls)
     options = RunOptions(dry_run=args.dry_run, full_refresh=args.full_refresh, reconcile=args.reconcile,
-                         reopen_years=list(args.reopen_year or []), as_of=_as_of(args.as_of))
+                         reopen_years=checked.reopen_years, as_of=checked.as_of)
     outcome = with_prefect_api(lambda: run_flow(settings, options=options))
     print(outcome.summary.get("headline", ""))
     print(f"report: {outcome.report_path}")
@@ -221,9 +210,6 @@ def _simulated_runs(settings: Settings, database_url: str, scale: float, seed: i
     return outcomes
 
 
-DEMO_DATABASE = "knackhouse_demo"
-
-
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     """Embedded warehouse + simulator: initial load, then --days simulated days; prints each report.
 
@@ -240,6 +226,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     outcomes = _simulated_runs(settings, database_url, args.scale, args.seed, args.days, incident_day)
     print(f"\nreports: {settings.home / 'reports'}")
     print(f"query the marts: psql '{masked_url(database_url)}' -c 'select * from marts.dim_students limit 10'")
+    print("or, later: psql \"$(knackhouse warehouse url --demo)\"")
     return 0 if all(o.exit_code in (0, 1) for o in outcomes) else max(o.exit_code for o in outcomes)
 
 

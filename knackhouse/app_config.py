@@ -45,9 +45,19 @@ ENTITY_ATTRIBUTES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ),
     ),
 }
+# which establishments are kept (status) and flagged as coaching portals (portal type): values as the app writes
+# them; compared case-insensitively, portal types as SQL LIKE patterns after runs of spaces become one space
+DEFAULT_ACTIVE_STATUSES: tuple[str, ...] = ("active",)
+DEFAULT_COACHING_PORTAL_TYPES: tuple[str, ...] = ("%coaching portal%",)
+ESTABLISHMENT_VALUE_LISTS = {"active_statuses": ("status", DEFAULT_ACTIVE_STATUSES),
+                             "coaching_portal_types": ("portal_type", DEFAULT_COACHING_PORTAL_TYPES)}
+# the Knack type an attribute's field must have, where the marts depend on it
+ATTRIBUTE_TYPES = {"establishment": "connection", "tutors": "connection", "upload_date": "date_time",
+                   "completed_at": "date_time"}
 TOP_LEVEL_KEYS = frozenset({"academic_year", "objects", "entities", "analyst_role", "plausible_dates"})
 ENTITY_KEYS = {name: frozenset({"object", "fields"}) for name in ENTITY_ATTRIBUTES} | {
     "vespa_results": frozenset({"object", "fields", "score_scale"}),
+    "establishments": frozenset({"object", "fields", *ESTABLISHMENT_VALUE_LISTS}),
 }
 ISO_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 OBJECT_SETTINGS = frozenset({"modified_field", "email_fields", "connection_severity"})
@@ -100,6 +110,11 @@ class AppConfig:
         spec = (self.raw.get("entities") or {}).get("vespa_results") or {}
         return {**DEFAULT_SCORE_SCALE, **(spec.get("score_scale") or {})}
 
+    def establishment_values(self, setting: str) -> list[str]:
+        """`active_statuses` or `coaching_portal_types` of the establishments, defaults filled in."""
+        spec = (self.raw.get("entities") or {}).get("establishments") or {}
+        return [str(v) for v in spec.get(setting, ESTABLISHMENT_VALUE_LISTS[setting][1])]
+
     def object_settings(self, object_key: str) -> dict[str, Any]:
         return dict((self.raw.get("objects") or {}).get(object_key) or {})
 
@@ -120,6 +135,10 @@ class AppConfig:
         mapping["entities"] = {name: dict(spec) for name, spec in (self.raw.get("entities") or {}).items()}
         if "vespa_results" in mapping["entities"]:
             mapping["entities"]["vespa_results"]["score_scale"] = self.score_scale
+        if "establishments" in mapping["entities"]:  # as the models compare them: lower case, spaces collapsed
+            for setting in ESTABLISHMENT_VALUE_LISTS:
+                mapping["entities"]["establishments"][setting] = [
+                    " ".join(v.lower().split()) for v in self.establishment_values(setting)]
         return mapping
 
     def validate(self, metadata: dict[str, Any]) -> None:
@@ -159,10 +178,93 @@ class AppConfig:
                     f"{where}: entities.{entity.name}.object is {entity.object_key}, which the Knack app does not have"
                 )
             for attribute, field_key in entity.fields.items():
-                check_field(entity.object_key, field_key, f"entities.{entity.name}.fields.{attribute}")
+                role = f"entities.{entity.name}.fields.{attribute}"
+                check_field(entity.object_key, field_key, role)
+                field_type = fields_by_object[entity.object_key][field_key].get("type")
+                if attribute in ATTRIBUTE_TYPES and field_type != ATTRIBUTE_TYPES[attribute]:
+                    raise ConfigError(f"{where}: {role} names {field_key}, a {field_type} field; "
+                                      f"{attribute} must be a {ATTRIBUTE_TYPES[attribute]} field")
+        establishments = self.entities.get("establishments")
+        if establishments:
+            fields = fields_by_object[establishments.object_key]
+            for setting, (attribute, _) in ESTABLISHMENT_VALUE_LISTS.items():
+                field_key = establishments.fields.get(attribute)
+                if field_key:
+                    _check_choices(self.establishment_values(setting), fields[field_key],
+                                   f"{where}: entities.establishments.{setting}", like=setting != "active_statuses")
+
+
+def _check_choices(values: list[str], field: dict[str, Any], where: str, *, like: bool) -> None:
+    """Each value is one of a multiple-choice field's options (`like`: each pattern matches one); a field of
+    another type lists no options, so nothing can be checked."""
+    options = (field.get("format") or {}).get("options") if field.get("type") == "multiple_choice" else None
+    if not options:
+        return
+    written = [" ".join(str(o).lower().split()) for o in options]
+    for value in values:
+        wanted = " ".join(value.lower().split())
+        matches = [o for o in written if (_like(wanted).fullmatch(o) if like else o == wanted)]
+        if not matches:
+            raise ConfigError(f"{where}: {value!r} matches none of field {field.get('key')}'s options "
+                              f"({', '.join(map(str, options))}); write the values as the app does")
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    """A SQL LIKE pattern as a regular expression (% any text, _ one character)."""
+    return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern), re.DOTALL)
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], label: str, example: str) -> None:
+    if not isinstance(value, kind) or isinstance(value, bool):
+        found = "nothing" if value is None else f"a {type(value).__name__} ({value!r})"
+        raise ConfigError(f"{label} must be {example}; found {found}")
+
+
+def _check_types(raw: dict[str, Any], where: str) -> None:
+    """Every section has the YAML type the loader reads, so a wrong one is named, never a crash."""
+    for section, example in (("academic_year", 'a mapping, e.g. {start: "08-01"}'),
+                             ("objects", "a mapping of object keys, e.g. {object_1: {modified_field: field_6}}"),
+                             ("entities", "a mapping of entities, e.g. {students: {object: object_3, fields: ...}}"),
+                             ("plausible_dates", 'a mapping, e.g. {earliest: "2000-01-01", days_ahead: 366}')):
+        if raw.get(section) is not None:
+            _expect(raw[section], dict, f"{where}: {section}", example)
+    by_country = (raw.get("academic_year") or {}).get("by_country")
+    if by_country is not None:
+        _expect(by_country, dict, f"{where}: academic_year.by_country", 'a mapping, e.g. {Australia: "01-01"}')
+    for object_key, settings in (raw.get("objects") or {}).items():
+        label = f"{where}: objects.{object_key}"
+        if settings is None:
+            continue
+        _expect(settings, dict, label, "a mapping, e.g. {modified_field: field_6}")
+        if settings.get("modified_field") is not None:
+            _expect(settings["modified_field"], str, f"{label}.modified_field", "a field key, e.g. field_6")
+        emails = settings.get("email_fields")
+        if emails is not None:
+            _expect(emails, list, f"{label}.email_fields", "a list of field keys, e.g. [field_20]")
+            for key in emails:
+                _expect(key, str, f"{label}.email_fields", "a list of field keys, e.g. [field_20]")
+    for name, spec in (raw.get("entities") or {}).items():
+        label = f"{where}: entities.{name}"
+        _expect(spec, dict, label, "a mapping, e.g. {object: object_3, fields: {email: field_13}}")
+        if spec.get("object") is not None:
+            _expect(spec["object"], str, f"{label}.object", "an object key, e.g. object_3")
+        fields = spec.get("fields")
+        if fields is not None:
+            _expect(fields, dict, f"{label}.fields", "a mapping of attribute to field key, e.g. {email: field_13}")
+            for attribute, key in fields.items():
+                _expect(key, str, f"{label}.fields.{attribute}", "a field key, e.g. field_13")
+        for setting in ESTABLISHMENT_VALUE_LISTS if name == "establishments" else ():
+            if setting in spec:
+                example = f"a list of values, e.g. {setting}: {list(ESTABLISHMENT_VALUE_LISTS[setting][1])}"
+                _expect(spec[setting], list, f"{label}.{setting}", example)
+                if not spec[setting]:
+                    raise ConfigError(f"{label}.{setting} is empty; give at least one value ({example})")
+                for value in spec[setting]:
+                    _expect(value, str, f"{label}.{setting}", example)
 
 
 def _check_shape(raw: dict[str, Any], where: str) -> None:
+    _check_types(raw, where)
     unknown = set(raw) - TOP_LEVEL_KEYS
     if unknown:
         raise ConfigError(
@@ -249,7 +351,10 @@ def load_app_config(path: Path | str | None = None) -> AppConfig:
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise ConfigError(f"{where}: not valid YAML ({error})") from error
+        mark = getattr(error, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        reason = " ".join(str(getattr(error, "problem", None) or error).split())  # one line
+        raise ConfigError(f"{where}: not valid YAML{at} ({reason})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping at the top, found {type(raw).__name__}")
     _check_shape(raw, where)

@@ -6,8 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from knackhouse import __version__
-from knackhouse.errors import KnackhouseError, NotBuiltYet
+from knackhouse.errors import ConfigError, KnackhouseError, NotBuiltYet
 from knackhouse.settings import Settings, configure_environment
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -23,6 +22,8 @@ def _not_built(command: str) -> Handler:
 def _warehouse(args: argparse.Namespace, settings: Settings) -> int:
     from knackhouse import warehouse
 
+    if args.demo and args.action != "url":
+        raise ConfigError("--demo goes with `knackhouse warehouse url` only")
     if args.action == "start":
         if settings.database_url:
             warehouse.check_connection(settings.database_url)
@@ -33,7 +34,10 @@ def _warehouse(args: argparse.Namespace, settings: Settings) -> int:
         stopped = warehouse.stop_embedded(settings)
         print("stopped the embedded PostgreSQL" if stopped else "the embedded PostgreSQL was not running")
     else:
-        print(warehouse.masked_url(warehouse.resolve_url(settings)))  # the password never: it shows as ***
+        url = warehouse.resolve_url(settings)
+        if args.demo:  # the database `knackhouse demo` builds its marts in, on the same server
+            url = warehouse.with_database(url, warehouse.DEMO_DATABASE)
+        print(warehouse.masked_url(url))  # the password never: it shows as ***
     return 0
 
 
@@ -63,12 +67,23 @@ def _flow_command(name: str) -> Handler:
     return handler
 
 
+class _Version(argparse.Action):
+    """`--version`, reading the installed version only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        import knackhouse
+
+        print(f"knackhouse {knackhouse.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="knackhouse",
         description="Copy a Knack app into PostgreSQL and model it into tables analysts can trust.",
     )
-    parser.add_argument("--version", action="version", version=f"knackhouse {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser("demo", help="run the daily flow against the bundled simulator, end to end")
@@ -115,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     warehouse = commands.add_parser("warehouse", help="the embedded PostgreSQL: start, stop, url")
     warehouse.add_argument("action", choices=["start", "stop", "url"])
+    warehouse.add_argument("--demo", action="store_true",
+                           help="with url: the database `knackhouse demo` builds its marts in")
     warehouse.set_defaults(handler=_warehouse)
     return parser
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import subprocess
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -206,6 +207,12 @@ def masked_url(url: str) -> str:
     return parts.url(password=PASSWORD_MASK if parts.password else "")
 
 
+def mask_password(text: str, password: str) -> str:
+    """`text` with each stand-alone occurrence of the password (not inside a word: a password `x` leaves
+    "timeout expired" as it is) replaced by ***."""
+    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(password)}(?![A-Za-z0-9])", PASSWORD_MASK, text)
+
+
 TLS_WORDS = ("ssl", "certificate", "tls", "no encryption")
 
 
@@ -214,7 +221,7 @@ def connection_error(parts: ConnectionParts, error: Exception) -> ConfigError:
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     reason = lines[-1] if lines else "no answer"
     if parts.password:
-        reason = reason.replace(parts.password, PASSWORD_MASK)
+        reason = mask_password(reason, parts.password)
     where = f"PostgreSQL at {parts.host}:{parts.port} (database {parts.dbname}, user {parts.user})"
     if any(word in reason.lower() for word in TLS_WORDS):
         sslmode = parts.parameters.get("sslmode", "prefer")
@@ -316,6 +323,10 @@ def tables_in(cursor: Any, schema: str) -> list[str]:
     cursor.execute("select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
                    "where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition order by 1", (schema,))
     return [row[0] for row in cursor.fetchall()]
+
+
+# the database `knackhouse demo` works in, on the warehouse's server (re-created by each demo)
+DEMO_DATABASE = "knackhouse_demo"
 
 
 def create_database(server_url: str, dbname: str, *, replace: bool = False) -> str:

@@ -1,12 +1,23 @@
-"""Knack API simulator and the generated school-coaching demo app (see docs/simulator.md)."""
+"""Knack API simulator and the generated school-coaching demo app (see docs/simulator.md).
 
-from simulator.app import KnackApp
-from simulator.demo import DemoApp, IncidentReport
-from simulator.faults import Faults
-from simulator.fixture import FixtureApp
-from simulator.knack_values import academic_year, normalise_email
-from simulator.server import SimulatorServer
-from simulator.truth import EstablishmentTruth, Truth
+Its names are imported on first use, so `knackhouse --help` (which builds `simulate`'s options from
+`simulator.cli`) does not load the generator and the server.
+"""
 
-__all__ = ["DemoApp", "EstablishmentTruth", "Faults", "FixtureApp", "IncidentReport", "KnackApp",
-           "SimulatorServer", "Truth", "academic_year", "normalise_email"]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_HOMES = {"KnackApp": "simulator.app", "DemoApp": "simulator.demo", "IncidentReport": "simulator.demo",
+          "Faults": "simulator.faults", "FixtureApp": "simulator.fixture", "academic_year": "simulator.knack_values",
+          "normalise_email": "simulator.knack_values", "SimulatorServer": "simulator.server",
+          "EstablishmentTruth": "simulator.truth", "Truth": "simulator.truth"}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)

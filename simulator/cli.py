@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knackhouse.errors import ConfigError
 from knackhouse.settings import Settings
-from simulator.app import KnackApp
-from simulator.demo import DemoApp
-from simulator.faults import Faults
-from simulator.fixture import FixtureApp
-from simulator.server import SimulatorServer
+
+if TYPE_CHECKING:  # the generator and the server load only when a command uses them (`knackhouse --help` fast)
+    from simulator.app import KnackApp
+    from simulator.faults import Faults
 
 # the fault flags of `knackhouse simulate` (dest, Faults field); any of them contradicts --no-limits
 FAULT_FLAGS = {"daily_quota": "--daily-quota", "error_rate": "--error-rate", "slow_seconds": "--slow-seconds",
@@ -43,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def faults_from_args(args: argparse.Namespace) -> Faults:
     """The limits and faults the options ask for; `--no-limits` with a fault flag is a contradiction."""
+    from simulator.faults import Faults
+
     asked = [flag for dest, flag in FAULT_FLAGS.items() if getattr(args, dest, None)]
     if getattr(args, "no_limits", False):
         if asked:
@@ -67,6 +69,8 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
 
 def describe(faults: Faults) -> str:
     """One line saying which limits and faults are on."""
+    from simulator.faults import Faults
+
     if faults == Faults():
         return "no limits, no faults (--no-limits)"
     parts = [f"{faults.requests_per_second} requests/s"] if faults.rate_limit else []
@@ -81,6 +85,9 @@ def describe(faults: Faults) -> str:
 
 def build_app(scale: float, seed: int, fixture: str | None) -> KnackApp:
     """The demo app at a scale and seed, or a fixed app replayed from a fixture folder."""
+    from simulator.demo import DemoApp
+    from simulator.fixture import FixtureApp
+
     if fixture:
         try:
             return FixtureApp.load(Path(fixture))
@@ -93,6 +100,8 @@ def build_app(scale: float, seed: int, fixture: str | None) -> KnackApp:
 
 def simulate(args: argparse.Namespace, settings: Settings) -> int:
     """Print the base URL, app id and API key, then serve until interrupted (Ctrl-C)."""
+    from simulator.server import SimulatorServer
+
     faults = faults_from_args(args)
     app = build_app(float(args.scale), int(args.seed), getattr(args, "fixture", None))
     server = SimulatorServer(app, faults=faults, seed=int(args.seed), port=int(args.port or 0))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -49,7 +49,7 @@ from simulator.demo_schema import (
     STUDENTS,
 )
 from simulator.knack_values import LONDON, academic_year, id_created_at, utc_seconds
-from simulator.store import Table
+from simulator.store import Field, Table
 
 STUDENTS_PER_YEAR = 25_000
 ESTABLISHMENTS_AT_SCALE_1 = 140
@@ -119,14 +119,19 @@ class DemoApp(KnackApp):
 
     incidents = INCIDENTS
 
-    def __init__(self, scale: float = 0.02, seed: int = 1, start: date = date(2025, 10, 1), history_years: int = 3):
+    def __init__(self, scale: float = 0.02, seed: int = 1, start: date = date(2025, 10, 1), history_years: int = 3,
+                 words: dict[str, str] | None = None):
+        """`words`: another platform's words for the establishments' status and portal-type values, by the demo's
+        own ("Active", "Cancelled", "Trial", "coaching portal", "COACHING PORTAL", "RESOURCE PORTAL"); the
+        records and the status field's choices use them, everything else is the same app."""
         if scale <= 0:
             raise ValueError("scale must be positive")
         self.scale = scale
         self.seed = seed
         self.history_years = history_years
+        self.words = dict(words or {})
         rng = random.Random(f"demo-{seed}")
-        tables = [Table(key=key, name=name, fields=list(fields), identifier=identifier)
+        tables = [Table(key=key, name=name, fields=[self._worded(f) for f in fields], identifier=identifier)
                   for key, name, identifier, fields in OBJECTS]
         self.api_key = _uuid(rng)
         super().__init__(app_id=f"{rng.getrandbits(96):024x}", name="VESPA Coaching Platform",
@@ -144,6 +149,20 @@ class DemoApp(KnackApp):
         self._pickers: dict[tuple[str, int, int], DayPicker] = {}
         self._deferred_results: tuple[datetime, datetime] | None = None
         self._generate(rng)
+
+    def word(self, value: str) -> str:
+        """The app's word for one of the demo's establishment values."""
+        return self.words.get(value, value)
+
+    def canonical(self, value: str | None) -> str | None:
+        """The demo's own word for one of the app's establishment values (the inverse of `word`)."""
+        return next((own for own, theirs in self.words.items() if theirs == value), value)
+
+    def _worded(self, spec: Field) -> Field:
+        options = (spec.format or {}).get("options")
+        if not self.words or spec.type != "multiple_choice" or not options:
+            return spec
+        return replace(spec, format={**(spec.format or {}), "options": [self.word(o) for o in options]})
 
     @classmethod
     def generate(cls, scale: float = 0.02, seed: int = 1, start: date = date(2025, 10, 1),
@@ -173,9 +192,10 @@ class DemoApp(KnackApp):
                    + ["RESOURCE PORTAL"] * max(1, round(7 * ratio)))
         portals += ["COACHING PORTAL"] * (count - len(portals))
         rng.shuffle(portals)
+        portals = [self.word(p) if p else p for p in portals]
         countries = ["Australia"] * australian + ["UK"] * (count - australian)
         rng.shuffle(countries)
-        cancelled = set(rng.sample([i for i in range(count) if portals[i] == "COACHING PORTAL"],
+        cancelled = set(rng.sample([i for i in range(count) if portals[i] == self.word("COACHING PORTAL")],
                                    max(1, round(ratio))))
         weights = [rng.lognormvariate(0, 0.45) for _ in range(count)]
         per_year = STUDENTS_PER_YEAR * self.scale
@@ -193,7 +213,7 @@ class DemoApp(KnackApp):
             names.add(name)
             domain = slug(name) + (".vic.edu.au" if country == "Australia" else ".sch.uk")
             created = school_time(rng, date(2021, 1, 4) + timedelta(days=rng.randrange(700)))
-            status = "Cancelled" if index in cancelled else "Active"
+            status = self.word("Cancelled" if index in cancelled else "Active")
             values = (name, status, portals[index], country, domain, created.replace(second=0))
             school_id = self.insert(ESTABLISHMENTS, values, created)
             size = max(3, round(per_year * weights[index] / sum(weights)))
@@ -544,7 +564,7 @@ class DemoApp(KnackApp):
         table = self.tables[ESTABLISHMENTS]
         start, end = self._instant()
         gone = [rid for rid, row in sorted(table.rows.items())
-                if row[E_STATUS] == "Cancelled" or "COACHING PORTAL" not in (row[E_PORTAL] or "")]
+                if row[E_STATUS] == self.word("Cancelled") or self.word("COACHING PORTAL") not in (row[E_PORTAL] or "")]
         for record_id in gone:
             self.delete(ESTABLISHMENTS, record_id)
         return IncidentReport("establishments_vanish", ESTABLISHMENTS, len(gone), start, end,
@@ -577,7 +597,8 @@ class DemoApp(KnackApp):
                 raise ValueError(f"no establishment {establishment_id}")
             return by_id[establishment_id]
         rows = self.tables[ESTABLISHMENTS].rows
-        active = [s for s in self.schools if s.id in rows and rows[s.id][E_STATUS] == "Active" and s.country == "UK"]
+        active = [s for s in self.schools
+                  if s.id in rows and rows[s.id][E_STATUS] == self.word("Active") and s.country == "UK"]
         return max(active, key=lambda s: (s.size, s.id))
 
     # ------------------------------------------------------------------ truth

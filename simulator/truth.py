@@ -96,7 +96,7 @@ def compute_truth(app: DemoApp) -> Truth:
     for rid, row in app.tables[ESTABLISHMENTS].rows.items():
         country = row[E_COUNTRY]
         establishments[rid] = EstablishmentTruth(
-            rid, row[E_NAME], row[E_STATUS], row[E_PORTAL] or None, country, row[E_DOMAIN],
+            rid, row[E_NAME], app.canonical(row[E_STATUS]), row[E_PORTAL] or None, country, row[E_DOMAIN],
             START_BY_COUNTRY.get(country or "", DEFAULT_START))
     by_domain: dict[str, list[str]] = defaultdict(list)
     for est in establishments.values():

@@ -64,3 +64,18 @@ def test_a_failed_run_alerts_and_an_unreachable_target_does_not_change_its_exit(
     ((path, body),) = received
     assert path == "/ok" and "daily-sync failed in task ingest" in body["message"]
     assert "wrong-key-5555" not in json.dumps(body)
+
+
+def test_an_unreachable_target_does_not_fail_a_run_that_alerts_and_succeeds(
+        prefect_harness, receiver, database_url, tmp_path, monkeypatch) -> None:
+    port, received = receiver
+    monkeypatch.setenv("KNACKHOUSE_ALERT_URLS", f"json://127.0.0.1:{free_port()}/down json://127.0.0.1:{port}/ok")
+    with SimulatorServer(DemoApp(scale=0.005, seed=5)) as sim:
+        settings = Settings(home=tmp_path / "home", knack_app_id=sim.app_id, knack_api_key=sim.api_key,
+                            knack_api_url=sim.base_url, daily_request_budget=1)  # objects postponed: an alert
+        outcome = run_flow(settings, database_url, RunOptions())
+    assert outcome.exit_code == 0, outcome.summary.get("headline")
+    assert read_flow_run(outcome.summary["flow_run_id"]).state.type.value == "COMPLETED"
+    wait_until(lambda: received, 30, "the alert at the receiver")
+    ((path, body),) = received
+    assert path == "/ok" and "postponed" in body["message"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from knackhouse.settings import DEFAULT_CRON, DEFAULT_TIMEZONE
 from simulator import DemoApp, SimulatorServer
 from tests.conftest import stop_process_group, wait_until
 
@@ -156,5 +157,17 @@ def test_prefect_deploy_with_the_prefect_yaml_registers_the_same_deployment(envi
     assert deployment.global_concurrency_limit is not None and deployment.global_concurrency_limit.limit == 1
     assert deployment.work_pool_name == POOL
     assert deployment.entrypoint == "flows/daily_sync.py:daily_sync"
+    (schedule,) = deployment.schedules  # prefect.yaml's own: the settings' defaults (prefect reads no KNACKHOUSE_*)
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == (DEFAULT_CRON, DEFAULT_TIMEZONE)
     (step,) = deployment.pull_steps
     assert step["prefect.deployments.steps.set_working_directory"]["directory"] == str(REPO)
+
+
+def test_knackhouse_deploy_without_prefect_api_url_exits_2_naming_it(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(KNACKHOUSE_HOME=str(tmp_path / "home"), PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-m", "knackhouse.cli", "deploy", "--pool", POOL], env=env,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "PREFECT_API_URL is not set" in lines[0] and "Traceback" not in done.stderr

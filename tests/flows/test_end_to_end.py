@@ -153,6 +153,19 @@ def test_the_demo_works_in_its_own_database_and_leaves_the_configured_one_alone(
     assert _scalar(done.database_url, "select to_regnamespace('raw_knack')") is None
 
 
+def test_after_the_demo_warehouse_url_demo_leads_to_its_marts(demo_run):
+    """The command the demo's last lines and the README give: `psql "$(knackhouse warehouse url --demo)"`."""
+    done = demo_run
+    url = subprocess.run([*KNACKHOUSE, "warehouse", "url", "--demo"], env=_cli_env(done.home, done.database_url, None),
+                         capture_output=True, text=True, timeout=60)
+    assert url.returncode == 0, url.stderr
+    assert 'psql "$(knackhouse warehouse url --demo)"' in done.stdout
+    demo_url = url.stdout.strip()
+    assert warehouse.ConnectionParts.from_url(demo_url).dbname == DEMO_DATABASE
+    assert _scalar(demo_url, "select count(*) from marts.dim_students") > 0
+    assert _scalar(demo_url, "select count(*) from marts.fct_vespa_results") > 0
+
+
 def test_the_demo_ends_with_a_published_day_after_its_incident_is_cleaned_up(demo_run):
     done = demo_run
     days = done.stdout.split("\n=== day ")[1:]

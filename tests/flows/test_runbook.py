@@ -1,4 +1,5 @@
-"""docs/operations.md is a tested runbook: each command in its shell blocks is run by the test named here."""
+"""docs/operations.md is a tested runbook: each command in its shell blocks, and each of its SQL blocks, is run by
+the test named here."""
 
 from __future__ import annotations
 
@@ -20,12 +21,26 @@ RUNBOOK = {
         "tests/flows/test_deployment.py::test_prefect_deploy_with_the_prefect_yaml_registers_the_same_deployment",
 }
 SUBSTITUTED = {"knackhouse", "4200"}  # the runbook's pool name and port; tests use their own
+# the heading above each SQL block of the runbook -> the function of the test that reads that block and runs it
+RUNBOOK_SQL = {
+    "### The role knackhouse runs as": "tests/production/test_tls_postgres.py::_administrators_sql",
+    "## The analyst role and PUBLIC": "tests/production/test_administrator_sql.py::_public_revokes_sql",
+}
 
 
 def _runbook_commands() -> list[str]:
     text = (REPO / "docs" / "operations.md").read_text()
     blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
     return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def _sql_block_headings() -> list[str]:
+    """For each ```sql block of the runbook, the heading it stands under."""
+    text = (REPO / "docs" / "operations.md").read_text()
+    headings = []
+    for block in re.finditer(r"```sql\n", text):
+        headings.append(re.findall(r"^#+ .*$", text[:block.start()], flags=re.M)[-1])
+    return headings
 
 
 def _function_source(where: str) -> str:
@@ -49,3 +64,11 @@ def test_every_runbook_command_is_run_by_a_test() -> None:
         for word in command.split()[1:]:
             if word not in SUBSTITUTED:
                 assert f'"{word}"' in source, f"{where} does not run `{command}` (no {word!r})"
+
+
+def test_every_sql_block_of_the_runbook_is_run_by_a_test() -> None:
+    headings = _sql_block_headings()
+    assert len(headings) == len(set(headings)), "one SQL block per heading, so a test can find it"
+    assert sorted(headings) == sorted(RUNBOOK_SQL), "an SQL block without a test (or a test for a removed one)"
+    for heading, where in RUNBOOK_SQL.items():
+        assert f'"{heading}"' in _function_source(where), f"{where} does not read the block under {heading!r}"

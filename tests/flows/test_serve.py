@@ -23,6 +23,15 @@ def test_deployment_defaults_to_two_am_utc(tmp_path) -> None:
     assert deployed.flow_name == "daily-sync"
 
 
+def test_the_served_deployment_takes_the_settings_schedule_and_runs_one_at_a_time(tmp_path) -> None:
+    settings = Settings.from_env({"KNACKHOUSE_HOME": str(tmp_path), "KNACKHOUSE_CRON": "5 4 * * *",
+                                  "KNACKHOUSE_TIMEZONE": "Europe/Paris"})
+    deployed = deployment(settings)
+    (schedule,) = deployed.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("5 4 * * *", "Europe/Paris")
+    assert deployed.concurrency_limit == 1
+
+
 def test_deployment_takes_cron_and_timezone(tmp_path) -> None:
     deployed = deployment(Settings(home=tmp_path), "30 5 * * 1-5", "Europe/London")
     (schedule,) = deployed.schedules

@@ -180,6 +180,17 @@ def test_the_masked_url_shows_everything_but_the_password() -> None:
     assert "p@ss" not in repr(warehouse.ConnectionParts.from_url(TLS_URL))
 
 
+def test_a_connection_error_that_quotes_the_password_shows_it_masked() -> None:
+    parts = warehouse.ConnectionParts.from_url(TLS_URL)
+    error = warehouse.connection_error(parts, Exception(f'FATAL: password "{parts.password}" is wrong'))
+    assert parts.password not in str(error) and 'password "***" is wrong' in str(error)
+
+
+def test_a_short_password_leaves_the_words_of_a_connection_error_whole() -> None:
+    parts = warehouse.ConnectionParts.from_url("postgresql://kh:x@db/wh")
+    error = warehouse.connection_error(parts, Exception('connection to server at "db" failed: timeout expired'))
+    assert str(error).endswith("failed: timeout expired")
+
 
 def test_warehouse_url_prints_the_configured_url_with_its_password_masked(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "KNACKHOUSE_HOME": str(tmp_path / "home"), "KNACKHOUSE_DATABASE_URL": TLS_URL}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 
 from knackhouse.errors import ConfigError
 from knackhouse.settings import DEFAULT_DAILY_REQUEST_BUDGET, Settings
+from knackhouse.warehouse import connect
 from simulator import DemoApp
 
 
@@ -42,3 +45,14 @@ def test_an_object_whose_pages_do_not_fit_is_postponed_unread_and_loaded_another
     assert not later.postponed
     for object_key, ids in app.truth().live_ids.items():
         assert raw.live_ids(object_key) == set(ids), object_key
+
+
+def test_requests_of_an_earlier_utc_day_do_not_count_against_today(demo_app, serve, ingest, raw) -> None:
+    sim = serve(demo_app)
+    first = ingest(sim, request_budget=12)
+    assert first.api_requests == 8 and not first.postponed
+    with closing(connect(raw.database_url, autocommit=True)) as conn, conn.cursor() as cur:
+        cur.execute("update audit.object_loads set started_at = started_at - interval '1 day'")  # yesterday's run
+    second = ingest(sim, request_budget=12)
+    # counted with yesterday's 8, only 4 would be left: one object would wait (test_limits_and_errors.py)
+    assert not second.postponed and second.requests_today == second.api_requests > 4

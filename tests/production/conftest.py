@@ -2,7 +2,8 @@
 
 `tls_server`: a cluster of its own (initdb + pg_ctl from PATH, as user postgres when run as root) on a free
 port, serving TLS only (`pg_hba.conf` has `hostssl` lines and no `host` ones) with a certificate signed by a
-throwaway openssl CA, and a password for its superuser that needs URL escaping. `plain_server`: the same
+throwaway openssl CA, and a password for its superuser that needs URL escaping; role CERT_USER signs in there
+with a client certificate the same CA signed (`cert` authentication). `plain_server`: the same
 without TLS. Both are started once per session and stopped in a finally.
 """
 
@@ -25,6 +26,7 @@ import pytest
 
 # characters a URL must escape: @ / : % + and a space
 SUPERUSER_PASSWORD = "p@ss/w:rd %+1"
+CERT_USER = "knackhouse_cert"  # on the TLS server, this role signs in with a client certificate only
 START_SECONDS = 60
 TOOLS = ("initdb", "pg_ctl", "openssl")
 
@@ -37,6 +39,8 @@ class TestServer:
     socket_dir: Path
     ca_cert: Path | None  # the CA that signed the server's certificate (None: no TLS)
     wrong_ca_cert: Path | None  # a CA that signed nothing of this server's
+    client_cert: Path | None = None  # a certificate of CERT_USER signed by the CA, and its key
+    client_key: Path | None = None
 
     def url(self, dbname: str = "postgres", user: str = "postgres", password: str = SUPERUSER_PASSWORD,
             **params: str) -> str:
@@ -80,18 +84,34 @@ def _make_ca(folder: Path, name: str) -> tuple[Path, Path]:
     return key, cert
 
 
+def _sign(folder: Path, name: str, subject: str, usage: str, ca: tuple[Path, Path]) -> tuple[Path, Path]:
+    """A key and a certificate for `subject`, signed by the CA (its key, its certificate)."""
+    key, request, cert = folder / f"{name}.key", folder / f"{name}.csr", folder / f"{name}.crt"
+    _run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+          "-keyout", str(key), "-out", str(request), "-subj", f"/CN={subject}"], folder)
+    extensions = folder / f"{name}.ext"
+    extensions.write_text(usage)
+    _run(["openssl", "x509", "-req", "-in", str(request), "-CA", str(ca[1]), "-CAkey", str(ca[0]),
+          "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(extensions)], folder)
+    key.chmod(0o600)
+    return key, cert
+
+
 def _make_certificates(folder: Path) -> tuple[Path, Path, Path, Path]:
     """A CA, the server's key and certificate it signed (for 127.0.0.1 and localhost), and a wrong CA."""
-    ca_key, ca_cert = _make_ca(folder, "knackhouse-test-ca")
+    ca = _make_ca(folder, "knackhouse-test-ca")
     _, wrong_ca_cert = _make_ca(folder, "some-other-ca")
-    key, request, cert = folder / "server.key", folder / "server.csr", folder / "server.crt"
-    _run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-          "-keyout", str(key), "-out", str(request), "-subj", "/CN=localhost"], folder)
-    extensions = folder / "server.ext"
-    extensions.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    _run(["openssl", "x509", "-req", "-in", str(request), "-CA", str(ca_cert), "-CAkey", str(ca_key),
-          "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(extensions)], folder)
-    return ca_cert, wrong_ca_cert, key, cert
+    key, cert = _sign(folder, "server", "localhost",
+                      "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n", ca)
+    return ca[1], wrong_ca_cert, key, cert
+
+
+def _make_client_certificate(folder: Path) -> tuple[Path, Path]:
+    """CERT_USER's key and certificate, signed by the server's CA (the CA's key is in `folder`)."""
+    client = folder / "client"
+    client.mkdir()
+    ca = (folder / "knackhouse-test-ca.key", folder / "knackhouse-test-ca.crt")
+    return _sign(client, "client", CERT_USER, "extendedKeyUsage=clientAuth\n", ca)
 
 
 @pytest.fixture(scope="session")
@@ -108,14 +128,16 @@ def _start_cluster(tls: bool) -> Iterator[TestServer]:
     data = folder / "data"
     started = False
     try:
-        ca_cert = wrong_ca_cert = None
+        ca_cert = wrong_ca_cert = client_key = client_cert = None
         settings = [f"port = {_free_port()}", "listen_addresses = '127.0.0.1'",
                     f"unix_socket_directories = '{folder}'", "fsync = off", "synchronous_commit = off",
                     "full_page_writes = off", "max_connections = 40", "shared_buffers = 32MB"]
         hba = ["local all all trust"]
         if tls:
             ca_cert, wrong_ca_cert, key, cert = _make_certificates(folder)
-            settings += ["ssl = on", f"ssl_cert_file = '{cert}'", f"ssl_key_file = '{key}'"]
+            settings += ["ssl = on", f"ssl_cert_file = '{cert}'", f"ssl_key_file = '{key}'",
+                         f"ssl_ca_file = '{ca_cert}'"]
+            hba.append(f"hostssl all {CERT_USER} 127.0.0.1/32 cert")
             hba.append("hostssl all all 127.0.0.1/32 scram-sha-256")
         else:
             hba.append("host all all 127.0.0.1/32 scram-sha-256")
@@ -125,8 +147,8 @@ def _start_cluster(tls: bool) -> Iterator[TestServer]:
             shutil.chown(folder, "postgres")
             for path in folder.iterdir():
                 shutil.chown(path, "postgres")
-        if tls:
-            key.chmod(0o600)
+        if tls:  # made after the chown: the client's key stays the test process's own (libpq checks that)
+            client_key, client_cert = _make_client_certificate(folder)
         _run(_as_postgres(["initdb", "-D", str(data), "-U", "postgres", "-A", "scram-sha-256",
                            "--auth-local=trust", f"--pwfile={password_file}", "-N"]), folder)
         with (data / "postgresql.conf").open("a") as conf:
@@ -136,7 +158,8 @@ def _start_cluster(tls: bool) -> Iterator[TestServer]:
         started = True
         _run(_as_postgres(["pg_ctl", "-D", str(data), "-l", str(folder / "server.log"), "-w", "-t",
                            str(START_SECONDS), "start"]), folder)
-        yield TestServer(port=port, socket_dir=folder, ca_cert=ca_cert, wrong_ca_cert=wrong_ca_cert)
+        yield TestServer(port=port, socket_dir=folder, ca_cert=ca_cert, wrong_ca_cert=wrong_ca_cert,
+                         client_cert=client_cert, client_key=client_key)
     finally:
         if started:
             subprocess.run(_as_postgres(["pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"]),

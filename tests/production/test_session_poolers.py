@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -127,7 +128,7 @@ def pgbouncer(plain_server: Any) -> Iterator[int]:
     """A real PgBouncer in front of the plain test server: database `tx` pools in transaction mode, `sess` in
     session mode. Skipped where pgbouncer is not installed (the fake connections above cover the logic)."""
     if shutil.which("pgbouncer") is None:
-        pytest.skip("pgbouncer is not installed")
+        pytest.skip("pgbouncer is not installed (Debian/Ubuntu: apt-get install pgbouncer; .ci/run tries that)")
     folder = Path(tempfile.mkdtemp(prefix="knackhouse-pgbouncer-"))  # pytest's own folders: root's only
     port = _free_port()
     server = f"host={plain_server.socket_dir} port={plain_server.port} dbname=postgres user=postgres"
@@ -170,12 +171,34 @@ ignore_startup_parameters = extra_float_digits,options
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_a_real_pgbouncer_in_transaction_mode_is_refused_and_in_session_mode_taken(pgbouncer: int) -> None:
+def test_a_real_pgbouncer_in_session_mode_holds_the_run_lock_for_one_run_at_a_time(pgbouncer: int) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{pgbouncer}/sess"
+    lock.check_session(url)
+    with lock.run_lock(url), pytest.raises(lock.RunLocked, match="another knackhouse run holds the run lock"), \
+            lock.run_lock(url):
+        pass
+    with lock.run_lock(url):  # released with its session's connection
+        pass
+
+
+def test_a_real_pgbouncer_in_transaction_mode_is_refused_before_locking(pgbouncer: int) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{pgbouncer}/tx"
     with pytest.raises(lock.SessionNotKept, match="transaction mode"):
-        lock.check_session(f"postgresql://postgres@127.0.0.1:{pgbouncer}/tx")
-    with pytest.raises(lock.SessionNotKept, match="transaction mode"), \
-            lock.run_lock(f"postgresql://postgres@127.0.0.1:{pgbouncer}/tx"):
-        pass
-    lock.check_session(f"postgresql://postgres@127.0.0.1:{pgbouncer}/sess")
-    with lock.run_lock(f"postgresql://postgres@127.0.0.1:{pgbouncer}/sess"):
-        pass
+        lock.check_session(url)
+    ran = False
+    with pytest.raises(lock.SessionNotKept, match="transaction mode"), lock.run_lock(url):
+        ran = True
+    assert not ran
+
+
+def test_knackhouse_run_through_a_real_transaction_pgbouncer_exits_2_in_one_line(pgbouncer: int,
+                                                                                  tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KNACK"))}
+    env.update(KNACKHOUSE_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{pgbouncer}/tx", KNACK_APP_ID="app",
+               KNACK_API_KEY="key", KNACKHOUSE_HOME=str(tmp_path / "home"))
+    done = subprocess.run([sys.executable, "-m", "knackhouse.cli", "run"], env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "pooler in transaction mode" in lines[0] and "docs/operations.md" in lines[0]

@@ -218,7 +218,7 @@ class WarehouseMachine(RuleBasedStateMachine):
         report = self.app.trigger("reimport_school")
         rows = self.app.tables[STUDENTS].rows
         truth = compute_truth(self.app)
-        emails = {rows[rid][S_EMAIL] for rid in report.details["new_ids"]}
+        emails = {rows[rid][S_EMAIL] for rid in report.detail["new_ids"]}
         self.pending_keys |= before & {inv.natural_key(email, year) for (email, year) in truth.student_year_keys
                                        if any(email == normalise_email(e or "") for e in emails)}
         self.dirty = True

@@ -6,7 +6,7 @@
         candidate partition is dropped, re-created and copied unless its year is frozen (hash in
         audit.frozen_partitions) and already published, in which case it is left as is, unless reopened.
         The analyst grants are re-applied last. -#}
-    {%- set tables = ['dim_establishments', 'dim_students', 'dim_staff', 'bridge_staff_students'] -%}
+    {%- set tables = ['dim_establishments', 'dim_students', 'dim_staff', 'bridge_staff_students', 'quarantine_summary'] -%}
     {#- a year is frozen when the build recorded its hash in audit.frozen_partitions (the build's
         as-of date decided it), so publish needs no date of its own -#}
     {%- set frozen = [] -%}

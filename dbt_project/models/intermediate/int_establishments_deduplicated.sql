@@ -29,6 +29,6 @@ select
     {{ academic_year_start_for_country('country') }} as academic_year_start,
     modified_at,
     is_deleted,
-    coalesce(status = 'active', false) and not is_deleted as is_active
+    {{ is_active_status('status') }} and not is_deleted as is_active
 from ranked
 where rn = 1
