@@ -60,7 +60,9 @@ ENTITY_KEYS = {name: frozenset({"object", "fields"}) for name in ENTITY_ATTRIBUT
     "establishments": frozenset({"object", "fields", *ESTABLISHMENT_VALUE_LISTS}),
 }
 ISO_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
-OBJECT_SETTINGS = frozenset({"modified_field", "email_fields"})
+OBJECT_SETTINGS = frozenset({"modified_field", "email_fields", "connection_severity"})
+# what a dangling connection (to a record raw lacks, or a deleted one) makes of its link table's test
+CONNECTION_SEVERITIES = ("warn", "error")
 MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")  # a PostgreSQL identifier that needs no quoting
 
@@ -164,6 +166,12 @@ class AppConfig:
                     )
             for field_key in settings.get("email_fields") or []:
                 check_field(object_key, field_key, f"objects.{object_key}.email_fields")
+            for field_key in settings.get("connection_severity") or {}:
+                role = f"objects.{object_key}.connection_severity"
+                check_field(object_key, field_key, role)
+                field_type = fields_by_object[object_key][field_key].get("type")
+                if field_type != "connection":
+                    raise ConfigError(f"{where}: {role} names {field_key}, a {field_type} field, not a connection")
         for entity in self.entities.values():
             if entity.object_key not in fields_by_object:
                 raise ConfigError(
@@ -277,6 +285,14 @@ def _check_shape(raw: dict[str, Any], where: str) -> None:
         unknown = set(settings or {}) - OBJECT_SETTINGS
         if unknown:
             raise ConfigError(f"{where}: objects.{object_key} has unknown setting {sorted(unknown)[0]!r}")
+        severities = (settings or {}).get("connection_severity") or {}
+        if not isinstance(severities, dict):
+            raise ConfigError(f"{where}: objects.{object_key}.connection_severity maps field keys to warn or error, "
+                              "e.g. {field_43: error}")
+        for field_key, severity in severities.items():
+            if severity not in CONNECTION_SEVERITIES:
+                raise ConfigError(f"{where}: objects.{object_key}.connection_severity.{field_key} is {severity!r}; "
+                                  "use warn or error")
     for name, spec in (raw.get("entities") or {}).items():
         if name not in ENTITY_ATTRIBUTES:
             raise ConfigError(f"{where}: unknown entity {name!r} (known: {', '.join(sorted(ENTITY_ATTRIBUTES))})")

@@ -21,12 +21,13 @@ from typing import Any
 import yaml
 
 import dbt_project
-from knackhouse import staging_sql
+from knackhouse import staging_sql, typed_sql
 from knackhouse.output import OUTPUT, colours
 from knackhouse.settings import DATABASE_PASSWORD_ENV, Settings, configure_environment, make_private
 from knackhouse.warehouse import connect, dbt_env, dbt_profile, password_of
 
 GENERATED = Path("models") / "staging" / "generated"
+TYPED = Path("models") / "typed" / "generated"
 # vars that change from run to run go to dbt through the environment (macro run_var): a changed --vars makes
 # dbt re-parse the whole project, ~2 s of a daily build
 RUN_VARS = ("as_of_date", "reopen_years")
@@ -164,6 +165,10 @@ class DbtProject:
         out.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             (out / name).write_text(text)
+        typed = typed_sql.render_project(self.objects, self.mapping_var(), typed_sql.stored_shapes(self.database_url))
+        (self.dir / TYPED).mkdir(parents=True, exist_ok=True)
+        for name, text in typed.items():
+            (self.dir / TYPED / name).write_text(text)
         self._write_vars()
         self.write_profile()
         return self.dir

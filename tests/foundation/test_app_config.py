@@ -39,6 +39,24 @@ def test_object_settings_are_read_per_object(tmp_path: Path, knackpy_metadata: d
     assert config.email_fields("object_3") == ["field_7"]
 
 
+def test_connection_severity_is_read_per_connection(tmp_path: Path, knackpy_metadata: dict) -> None:
+    config = _mapping(tmp_path, "objects:\n  object_4: {connection_severity: {field_43: error}}\n")
+    config.validate(knackpy_metadata)
+    assert config.object_settings("object_4")["connection_severity"] == {"field_43": "error"}
+
+
+def test_a_connection_severity_other_than_warn_or_error_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="connection_severity.field_43 is 'fatal'; use warn or error"):
+        _mapping(tmp_path, "objects:\n  object_4: {connection_severity: {field_43: fatal}}\n")
+
+
+def test_a_connection_severity_on_a_field_that_is_no_connection_is_refused(tmp_path: Path,
+                                                                          knackpy_metadata: dict) -> None:
+    config = _mapping(tmp_path, "objects:\n  object_4: {connection_severity: {field_69: error}}\n")
+    with pytest.raises(ConfigError, match="field_69, a sum field, not a connection"):
+        config.validate(knackpy_metadata)
+
+
 def test_an_unknown_object_is_named(tmp_path: Path, knackpy_metadata: dict) -> None:
     config = _mapping(tmp_path, "objects:\n  object_99: {modified_field: field_1}\n")
     with pytest.raises(ConfigError, match="object_99"):

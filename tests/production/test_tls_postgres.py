@@ -114,7 +114,7 @@ def test_a_run_over_verified_tls_as_a_least_privileged_role_loads_builds_and_pub
     # the role owns knackhouse's schemas and nothing else of the database
     assert _scalar(tls_server, name, "select array_agg(nspname::text order by nspname) from pg_namespace "
                                      f"where nspowner = '{RUNNER}'::regrole") == [
-        "audit", "intermediate", "marts", "marts_candidate", "quarantine", "raw_knack", "snapshots", "staging",
+        "audit", "intermediate", "knack", "marts", "marts_candidate", "quarantine", "raw_knack", "snapshots", "staging",
         "test_failures"]
 
 

@@ -5,7 +5,7 @@
 {%- endmacro %}
 
 {% macro grant_analyst_sql(marts_schema='marts') -%}
-    {#- SQL: the read-only analyst role (NOLOGIN group role) reads `marts` and nothing else -#}
+    {#- SQL: the read-only analyst role (NOLOGIN group role) reads `marts` and the typed `knack`, nothing else -#}
     {%- set role = analyst_role() -%}
     do $$ begin
         if not exists (select 1 from pg_roles where rolname = '{{ role }}') then
@@ -16,7 +16,20 @@
     grant usage on schema {{ marts_schema }} to {{ role }};
     grant select on all tables in schema {{ marts_schema }} to {{ role }};
     alter default privileges in schema {{ marts_schema }} grant select on tables to {{ role }};
+    {{ grant_typed_sql(role) }}
     {{ restrict_public_sql(role) }}
+{%- endmacro %}
+
+{% macro grant_typed_sql(role, typed_schema='knack') -%}
+    {#- SQL: the analyst also reads the typed tables of every Knack object (schema `knack`), once built -#}
+    do $$ begin
+        if to_regnamespace('{{ typed_schema }}') is not null then
+            execute format('grant usage on schema %I to %I', '{{ typed_schema }}', '{{ role }}');
+            execute format('grant select on all tables in schema %I to %I', '{{ typed_schema }}', '{{ role }}');
+            execute format('alter default privileges in schema %I grant select on tables to %I',
+                           '{{ typed_schema }}', '{{ role }}');
+        end if;
+    end $$;
 {%- endmacro %}
 
 {% macro restrict_public_sql(role) -%}
