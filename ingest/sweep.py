@@ -518,10 +518,13 @@ def sweep_objects(plans: list[ScanPlan], scans: list[ScanStats], client: KnackCl
                   dry_run: bool = False) -> dict[str, SweepStats]:
     """Sweep each object its read left sound, one after another; each object's rows are loaded at its end.
 
-    Skipped: an object read by a reconcile scan (that scan retired what Knack lacks), one with a modified field
-    read whole (a first load or a full refresh: nothing older to check against today), and one whose read
-    saw anomalies (raw may miss records, so a count would prove nothing). A Knack error (the request
-    budget spent, Knack down) stops that object's sweep with nothing written.
+    Skipped: an object read by a reconcile scan (that scan retired what Knack lacks), one whose read saw
+    anomalies (raw may miss records, so a count would prove nothing), and one read whole (a first load) where
+    raw holds no live row that read did not see. A full read retires nothing, so an object read whole while
+    raw already held rows (a full refresh, or cursors lost with the dlt state, e.g. the warehouse restored
+    under another database name) is swept like any other: else records deleted before that read would stay
+    live until the next run's sweep, and an unchanged rerun would change the marts. A Knack error (the
+    request budget spent, Knack down) stops that object's sweep with nothing written.
     """
     from knackhouse.errors import KnackApiError
     from knackhouse.warehouse import connect
@@ -533,10 +536,10 @@ def sweep_objects(plans: list[ScanPlan], scans: list[ScanStats], client: KnackCl
             skipped = SweepStats(plan.object_key, method="none")
             if plan.mode == "reconcile":
                 skipped.status = "not needed: this run's reconcile scan"
-            elif plan.mode == "full" and plan.modified is not None:
-                skipped.status = "not needed: read whole this run (first load or full refresh); swept from tomorrow"
             elif not scan.done or scan.anomaly:
                 skipped.status = "skipped: the read saw anomalies, so raw may lack records"
+            elif plan.mode == "full" and not raw.has_live_rows_unseen_since(connection, plan.table_name, run_at):
+                skipped.status = "not needed: read whole this run, and raw holds no live record it did not see"
             else:
                 tables: list[pa.Table] = []
                 sweep = ObjectSweep(plan, client, connection, zone, run_at, scan.cursor_after, tables.append,
