@@ -216,3 +216,35 @@ def test_the_sweep_is_recorded_in_audit_object_loads(demo_app, loaded, sweeping,
     status, requests, retired, all_retired, all_requests = by_key[RESULTS]
     assert retired == 2 and all_retired == 2 and 2 < requests <= all_requests, status
     assert by_key[STUDENTS][0].startswith("clean")
+
+
+def test_a_deletion_and_a_creation_while_the_sweep_reads_an_object_whole_retire_nothing_knack_has(
+        demo_app, loaded, sweeping, raw, monkeypatch) -> None:
+    """A record already read is deleted and one created between two pages of a whole read: the total stays, and
+    the pages must not slide so that a record Knack still has goes unread and is retired."""
+    from datetime import timedelta
+
+    from ingest import sweep
+
+    monkeypatch.setattr(sweep, "WHOLE_READ_PAGES", 10**6)
+    changed: list[str] = []
+
+    def delete_and_create(object_key: str, query: dict[str, str]) -> None:
+        if object_key != STUDENTS or query.get("filters") or query.get("rows_per_page") != str(PAGE):
+            return
+        if query.get("page") == "2" and not changed:
+            with demo_app.lock:
+                ordered = by_modified(demo_app, STUDENTS)
+                read = ordered[0] if query.get("sort_order", "asc") == "asc" else ordered[-1]  # on page 1
+                demo_app.delete_many(STUDENTS, [read])
+                demo_app.now += timedelta(minutes=1)
+                source = sorted(demo_app.tables[STUDENTS].rows)[0]
+                created = demo_app.insert(STUDENTS, demo_app.tables[STUDENTS].rows[source], demo_app.now)
+                demo_app.touch(STUDENTS, created)
+                changed.extend([read, created])
+
+    loaded.on_records = delete_and_create
+    load = sweeping(loaded, objects=[STUDENTS]).object(STUDENTS)
+    loaded.on_records = None
+    assert changed, f"the sweep read {STUDENTS} whole in one page: {load.sweep_status}"
+    retired_nothing_knack_has(demo_app, raw)
