@@ -25,7 +25,7 @@ Public API (the Prefect flow calls this):
 - `requests_per_second`: the shared limiter's rate (default Knack's 10; None only against a simulator
   without limits, for benchmarks).
 - `sweep`: after the read, run the deletion sweep (`ingest/sweep.py`) on every object not reconciled; the daily
-  flow passes `Settings.deletion_sweep` (off by default). Its figures: `sweep_status`, `sweep_requests`,
+  flow passes `Settings.deletion_sweep` (on by default). Its figures: `sweep_status`, `sweep_requests`,
   `sweep_retired`.
 
 Returns `IngestResult`: `objects` (list of `ObjectLoad`: object_key, table_name, requests, pages,

@@ -30,6 +30,17 @@ def has_rows(connection: Any, table: str) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+def has_live_rows_unseen_since(connection: Any, table: str, since: datetime) -> bool:
+    """Whether the table holds a live row no read at or after `since` saw (its `_last_seen_at` is older)."""
+    if not table_exists(connection, table):
+        return False
+    query = sql.SQL("select exists (select 1 from {} where _deleted_at is null and _last_seen_at < %s)").format(
+        sql.Identifier(DATASET_NAME, table))
+    with connection.cursor() as cursor:
+        cursor.execute(query, (since,))
+        return bool(cursor.fetchone()[0])
+
+
 def existing_rows(connection: Any, table: str, ids: list[str]) -> dict[str, tuple[datetime, datetime | None, str]]:
     """id → (_first_seen_at, _deleted_at, record as text) for the ids the table already holds."""
     found: dict[str, tuple[datetime, datetime | None, str]] = {}

@@ -304,7 +304,7 @@ class ObjectSweep:
             self._retire.update(proven)
             return
         upper = self._bucket(self.upper.astimezone(self.zone).replace(tzinfo=None))
-        recent = self._read(self._filter(upper, None))
+        recent = self._read(self._filter(upper, None), open_ended=True)
         if not recent.complete:
             stats.unconfirmed += len(proven)
             return
@@ -320,7 +320,7 @@ class ObjectSweep:
         stats = self.stats
         stats.method = "whole"
         stats.ranges_read += 1
-        read = self._read(None)
+        read = self._read(None, open_ended=True)
         live = set(raw.live_ids(self.connection, self.plan.table_name))
         for record_id, record in read.records.items():
             if record_id not in live:
@@ -386,22 +386,41 @@ class ObjectSweep:
         self.stats.counts += 1
         return self.client.page(self.plan.object_key, 1, rows_per_page=1).total_records
 
-    def _read(self, filters: str | None) -> _Read:
-        """Every page of a range, sorted by the modified field; complete when nothing moved while reading."""
+    def _read(self, filters: str | None, *, open_ended: bool = False) -> _Read:
+        """Every page of a range, sorted by the modified field; complete when nothing moved while reading.
+
+        A range closed above `U` gains no record while it is read (a creation or an edit lands at or above
+        `U`), so a deletion or an edit in it moves its total, and it is read oldest first. A range open above
+        (`open_ended`: the whole object, or the range at or above `U`) gains the records created or edited
+        meanwhile: read oldest first, a deletion in a page already read and a creation would slide a record
+        still there past the reader with the total unchanged. It is read newest first, as a reconcile scan
+        is: a change then lands among the pages already read (a deletion there and a creation cancel out; a
+        creation alone shows a record twice). That holds only while no later page holds a record as new as
+        the newest of page 1 (else a creation could sort among the unread ties): such a read is not complete.
+        """
         key = self.plan.object_key
         sort = self.plan.modified.key if self.plan.modified is not None else None
+        newest_first = open_ended and sort is not None
         records: dict[str, dict[str, Any]] = {}
         totals: set[int] = set()
-        twice = without_id = 0
+        twice = without_id = not_older = 0
+        newest: datetime | None = None
         number, last, cap = 1, 1, MAX_RANGE_PAGES
         while number <= min(last, cap):
-            page = self.client.page(key, number, rows_per_page=self.rows_per_page, sort_field=sort, sort_order="asc",
-                                    filters=filters)
+            page = self.client.page(key, number, rows_per_page=self.rows_per_page, sort_field=sort,
+                                    sort_order="desc" if newest_first else "asc", filters=filters)
             self.stats.pages += 1
             totals.add(page.total_records)
             if number == 1:
                 cap = page.total_pages * 2 + 10
             last = max(last, page.total_pages)
+            if newest_first:
+                instants = [self._modified_of(r) for r in page.records]
+                known = [i for i in instants if i is not None]
+                if number == 1:
+                    newest = max(known) if known else None
+                elif page.records:
+                    not_older += sum(1 for i in instants if newest is None or (i is not None and i >= newest))
             for record in page.records:
                 record_id = record.get("id") if isinstance(record, dict) else None
                 if not isinstance(record_id, str) or not record_id:
@@ -417,8 +436,14 @@ class ObjectSweep:
             # a read of several pages ends with a count: a total that moved since its first page means pages shifted
             self.stats.counts += 1
             totals.add(self.client.page(key, 1, rows_per_page=1, filters=filters).total_records)
-        complete = len(totals) == 1 and not twice and not without_id and len(records) == next(iter(totals))
+        complete = (len(totals) == 1 and not twice and not without_id and not not_older
+                    and len(records) == next(iter(totals)))
         return _Read(records, complete)
+
+    def _modified_of(self, record: Any) -> datetime | None:
+        if not isinstance(record, dict) or self._modified_raw is None:
+            return None
+        return true_instant(record.get(self._modified_raw), self.zone)
 
     # ---- the warehouse ----
     def _bucket(self, wall: datetime) -> int:
@@ -518,10 +543,13 @@ def sweep_objects(plans: list[ScanPlan], scans: list[ScanStats], client: KnackCl
                   dry_run: bool = False) -> dict[str, SweepStats]:
     """Sweep each object its read left sound, one after another; each object's rows are loaded at its end.
 
-    Skipped: an object read by a reconcile scan (that scan retired what Knack lacks), one with a modified field
-    read whole (a first load or a full refresh: nothing older to check against today), and one whose read
-    saw anomalies (raw may miss records, so a count would prove nothing). A Knack error (the request
-    budget spent, Knack down) stops that object's sweep with nothing written.
+    Skipped: an object read by a reconcile scan (that scan retired what Knack lacks), one whose read saw
+    anomalies (raw may miss records, so a count would prove nothing), and one read whole (a first load) where
+    raw holds no live row that read did not see. A full read retires nothing, so an object read whole while
+    raw already held rows (a full refresh, or cursors lost with the dlt state, e.g. the warehouse restored
+    under another database name) is swept like any other: else records deleted before that read would stay
+    live until the next run's sweep, and an unchanged rerun would change the marts. A Knack error (the
+    request budget spent, Knack down) stops that object's sweep with nothing written.
     """
     from knackhouse.errors import KnackApiError
     from knackhouse.warehouse import connect
@@ -533,10 +561,10 @@ def sweep_objects(plans: list[ScanPlan], scans: list[ScanStats], client: KnackCl
             skipped = SweepStats(plan.object_key, method="none")
             if plan.mode == "reconcile":
                 skipped.status = "not needed: this run's reconcile scan"
-            elif plan.mode == "full" and plan.modified is not None:
-                skipped.status = "not needed: read whole this run (first load or full refresh); swept from tomorrow"
             elif not scan.done or scan.anomaly:
                 skipped.status = "skipped: the read saw anomalies, so raw may lack records"
+            elif plan.mode == "full" and not raw.has_live_rows_unseen_since(connection, plan.table_name, run_at):
+                skipped.status = "not needed: read whole this run, and raw holds no live record it did not see"
             else:
                 tables: list[pa.Table] = []
                 sweep = ObjectSweep(plan, client, connection, zone, run_at, scan.cursor_after, tables.append,

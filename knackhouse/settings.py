@@ -60,7 +60,7 @@ class Settings:
     cron: str = DEFAULT_CRON
     timezone: str = DEFAULT_TIMEZONE
     future_tolerance_minutes: int = DEFAULT_FUTURE_TOLERANCE_MINUTES
-    deletion_sweep: bool = False         # KNACKHOUSE_DELETION_SWEEP: the daily deletion sweep (ingest/sweep.py)
+    deletion_sweep: bool = True          # KNACKHOUSE_DELETION_SWEEP: the daily deletion sweep (ingest/sweep.py)
     reconcile_every_days: int = 7        # KNACKHOUSE_RECONCILE_EVERY_DAYS: a complete reconcile this often (0: never)
     # dbt source freshness (the run's first step): a source whose last successful load is older warns, older
     # than freshness_hours it is STALE (loud in the report, alerted)
@@ -89,7 +89,7 @@ class Settings:
             timezone=env.get("KNACKHOUSE_TIMEZONE") or DEFAULT_TIMEZONE,
             future_tolerance_minutes=_whole_number(env, "KNACKHOUSE_FUTURE_TOLERANCE_MINUTES",
                                                    DEFAULT_FUTURE_TOLERANCE_MINUTES, "minutes"),
-            deletion_sweep=_flag(env, "KNACKHOUSE_DELETION_SWEEP", False),
+            deletion_sweep=_flag(env, "KNACKHOUSE_DELETION_SWEEP", True),
             reconcile_every_days=_whole_number(env, "KNACKHOUSE_RECONCILE_EVERY_DAYS", 7, "days (0 turns it off)"),
             freshness_warn_hours=_non_negative(env, "KNACKHOUSE_FRESHNESS_WARN_HOURS", DEFAULT_FRESHNESS_WARN_HOURS,
                                                "hours"),

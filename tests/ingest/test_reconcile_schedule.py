@@ -73,9 +73,9 @@ def test_bad_sweep_and_cadence_settings_are_clear_config_errors() -> None:
     from knackhouse.errors import ConfigError
     from knackhouse.settings import Settings
 
-    assert Settings.from_env({}).reconcile_every_days == 7 and not Settings.from_env({}).deletion_sweep
-    settings = Settings.from_env({"KNACKHOUSE_RECONCILE_EVERY_DAYS": "14", "KNACKHOUSE_DELETION_SWEEP": "on"})
-    assert (settings.reconcile_every_days, settings.deletion_sweep) == (14, True)
+    assert Settings.from_env({}).reconcile_every_days == 7 and Settings.from_env({}).deletion_sweep
+    settings = Settings.from_env({"KNACKHOUSE_RECONCILE_EVERY_DAYS": "14", "KNACKHOUSE_DELETION_SWEEP": "off"})
+    assert (settings.reconcile_every_days, settings.deletion_sweep) == (14, False)
     with pytest.raises(ConfigError, match="KNACKHOUSE_RECONCILE_EVERY_DAYS must be a whole number"):
         Settings.from_env({"KNACKHOUSE_RECONCILE_EVERY_DAYS": "weekly"})
     with pytest.raises(ConfigError, match="KNACKHOUSE_DELETION_SWEEP must be true or false"):
