@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,9 @@ def run_checkpoint(settings: Settings, conn: Any, database_url: str, run_id: str
     for e in expectations:
         parameters[_parameter(e.check, "lower")] = e.lower
         parameters[_parameter(e.check, "upper")] = e.upper
-    result = checkpoint.run(expectation_parameters=parameters, run_id=RunIdentifier(run_name=run_id))
+    # a run time of our own: without one GX parses the run name as a date, and some run ids read as an offset
+    result = checkpoint.run(expectation_parameters=parameters,
+                            run_id=RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)))
 
     success: dict[str, bool] = {}
     result_path = None

@@ -140,3 +140,11 @@ def test_a_check_configured_as_warn_reports_without_blocking(guarded, tmp_path, 
                         config=load_guard_config())
     assert report.passed
     assert any(w.table == "raw_knack.establishments" and w.kind == "growth" for w in report.warnings)
+
+
+def test_a_run_id_that_reads_as_a_date_with_an_offset_does_not_crash_the_guards(guarded):
+    # GX parses a run name as a date when no run time is given: this run id read as a time zone 88 hours off UTC
+    # and GX crashed storing the validation (about 1 run id in 1,500 of the flow's random suffixes).
+    wh = guarded()
+    report = wh.run(run_id="20261205T191747Z-8887ad")
+    assert report.data_docs_url
